@@ -1,0 +1,16 @@
+# Project-wide warnings and sanitizer flags (STYLE rules 16 and 38).
+# -Werror=unused-result makes a dropped [[nodiscard]] result<T> a build error,
+# standing in for RocksDB's must-check status.
+add_compile_options(-Wall -Wextra -Wpedantic -Wshadow=local -Werror=unused-result
+                    -Werror=return-type -Wno-missing-field-initializers)
+
+if(VSNAPD_SANITIZE STREQUAL "address")
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer
+                      -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+elseif(VSNAPD_SANITIZE STREQUAL "thread")
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+elseif(NOT VSNAPD_SANITIZE STREQUAL "")
+  message(FATAL_ERROR "VSNAPD_SANITIZE must be empty, 'address' or 'thread', not '${VSNAPD_SANITIZE}'")
+endif()

@@ -1,0 +1,246 @@
+#include "server/router.hpp"
+
+#include "common/log.hpp"
+#include "server/version.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http/field.hpp>
+
+#include <cctype>
+
+namespace vsnapd::server {
+namespace {
+
+constexpr std::string_view soap_content_type = "application/soap+xml;charset=UTF-8";
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+// The path of a request-target without its query ("/wsman?PSVersion=5.1" -> "/wsman").
+std::string_view path_of(std::string_view target) {
+  return target.substr(0, target.find('?'));
+}
+
+enum class media_check : std::uint8_t { ok, wrong_type, wrong_charset };
+
+// WS-Man bodies are application/soap+xml in UTF-8. Parameters compare without regard to case
+// (wsl writes charset=utf-8, Windows charset=UTF-8); a missing header is tolerated.
+media_check check_soap_media_type(std::string_view value) {
+  value = trim(value);
+  if (value.empty()) {
+    return media_check::ok;
+  }
+  const auto semi = value.find(';');
+  if (!iequals(trim(value.substr(0, semi)), "application/soap+xml")) {
+    return media_check::wrong_type;
+  }
+  while (semi != std::string_view::npos && !value.empty()) {
+    value = value.substr(value.find(';') + 1);
+    const auto next = value.find(';');
+    const std::string_view param = trim(value.substr(0, next));
+    const auto eq = param.find('=');
+    if (eq != std::string_view::npos && iequals(trim(param.substr(0, eq)), "charset")) {
+      std::string_view cs = trim(param.substr(eq + 1));
+      if (cs.size() >= 2 && cs.front() == '"' && cs.back() == '"') {
+        cs = cs.substr(1, cs.size() - 2);
+      }
+      if (!iequals(cs, "utf-8")) {
+        return media_check::wrong_charset;
+      }
+    }
+    if (next == std::string_view::npos) {
+      break;
+    }
+  }
+  return media_check::ok;
+}
+
+}  // namespace
+
+std::string_view to_string(protocol p) {
+  switch (p) {
+    case protocol::wsman: return "wsman";
+    case protocol::cimxml: return "cimxml";
+  }
+  return "unknown";
+}
+
+router::router(const config& cfg, boost::asio::any_io_executor blocking)
+    : auth_cfg_(cfg.auth),
+      max_body_(cfg.limits.max_envelope_size),
+      blocking_(std::move(blocking)),
+      auth_(cfg.auth),
+      wsman_(cfg.limits.max_envelope_size,
+             wsman::endpoint::security{cfg.auth.basic, cfg.auth.digest, cfg.auth.allow_unencrypted,
+                                       !cfg.tls.client_ca.empty()}) {}
+
+http_response router::text_response(const http_request& req, http::status status,
+                                    std::string text) const {
+  http_response res{status, req.version()};
+  res.set(http::field::server, server_header);
+  res.set(http::field::content_type, "text/plain; charset=utf-8");
+  res.keep_alive(req.keep_alive());
+  res.body() = std::move(text);
+  res.body() += '\n';
+  res.prepare_payload();
+  return res;
+}
+
+http_response router::soap_response(const http_request& req, wsman::reply&& r) const {
+  // DSP0226 R13.1-3 and MS-WSMV: every fault is HTTP 500 with a SOAP body.
+  http_response res{r.is_fault ? http::status::internal_server_error : http::status::ok,
+                    req.version()};
+  res.set(http::field::server, server_header);
+  res.set(http::field::content_type, soap_content_type);
+  res.keep_alive(req.keep_alive());
+  res.body() = std::move(r.body);
+  res.prepare_payload();
+  return res;
+}
+
+http_response router::challenge(const http_request& req, const connection_facts& conn, bool stale,
+                                const std::string& reason) const {
+  http_response res = text_response(req, http::status::unauthorized,
+                                    "401 Unauthorized: " + reason);
+  for (const std::string& c : auth_.challenges(conn.encrypted, stale)) {
+    res.insert(http::field::www_authenticate, c);
+  }
+  return res;
+}
+
+http_response router::body_too_large(const http_request& req, const connection_facts& conn) const {
+  http_response res;
+  if (conn.proto == protocol::wsman) {
+    soap::fault f{soap::fault_code::encoding_limit, soap::fault_detail::max_envelope_size,
+                  "The request envelope exceeds the maximum envelope size of " +
+                      std::to_string(max_body_) + " bytes.",
+                  {}, {}};
+    res = soap_response(req, wsman_.fault_reply(f));
+  } else {
+    res = text_response(req, http::status::payload_too_large,
+                        "request body exceeds " + std::to_string(max_body_) + " bytes");
+  }
+  res.keep_alive(false);  // the unread body is still on the wire
+  return res;
+}
+
+boost::asio::awaitable<http_response> router::handle(http_request&& req,
+                                                     const connection_facts& conn,
+                                                     std::uint64_t request_id) {
+  const std::string_view path = path_of(req.target());
+  const std::string_view expected = conn.proto == protocol::wsman ? "/wsman" : "/cimom";
+  // DSP0226 suggests /wsman-anon for unauthenticated Identify; serve it as /wsman.
+  const bool anon_path = conn.proto == protocol::wsman && path == "/wsman-anon";
+  if (path != expected && !anon_path) {
+    co_return text_response(req, http::status::not_found,
+                            "no such resource: " + std::string(path) + " (this listener serves " +
+                                std::string(expected) + ")");
+  }
+  const bool method_ok = req.method() == http::verb::post ||
+                         (conn.proto == protocol::cimxml && req.method_string() == "M-POST");
+  if (!method_ok) {
+    http_response res = text_response(req, http::status::method_not_allowed,
+                                      std::string(req.method_string()) + " is not allowed on " +
+                                          std::string(path) + "; use POST");
+    res.set(http::field::allow, conn.proto == protocol::cimxml ? "POST, M-POST" : "POST");
+    co_return res;
+  }
+
+  wsman::parsed_request parsed;
+  const std::string_view authorization = req[http::field::authorization];
+  if (conn.proto == protocol::wsman) {
+    switch (check_soap_media_type(req[http::field::content_type])) {
+      case media_check::ok:
+        break;
+      case media_check::wrong_type:
+        co_return text_response(req, http::status::unsupported_media_type,
+                                "WS-Management requests must be application/soap+xml, not '" +
+                                    std::string(req[http::field::content_type]) + "'");
+      case media_check::wrong_charset: {
+        soap::fault f{soap::fault_code::encoding_limit, soap::fault_detail::character_set,
+                      "Only the UTF-8 character set is supported.", {}, {}};
+        co_return soap_response(req, wsman_.fault_reply(f));
+      }
+    }
+    wsman_.parse(parsed, std::move(req.body()));
+    // DSP0226 section 11: Identify may be answered before authentication, as Windows and
+    // openwsman do, so that clients can discover the service and its security profiles.
+    const bool anonymous = authorization.empty() && !conn.certificate_user;
+    if (parsed.is_identify() && (anon_path || (anonymous && auth_cfg_.anonymous_identify))) {
+      co_return soap_response(req, wsman_.dispatch(parsed, conn.encrypted ? wsman::transport::https
+                                                                           : wsman::transport::http));
+    }
+    if (anon_path) {
+      co_return text_response(req, http::status::forbidden,
+                              "/wsman-anon answers only wsmid:Identify");
+    }
+  }
+
+  auth::request_facts facts{authorization, req.method_string(), req.target(), conn.encrypted,
+                            conn.client_ip, conn.certificate_user};
+  auth::outcome who = auth_.check(facts);
+  if (who.result == auth::verdict::needs_kdf) {
+    // PBKDF2 takes hundreds of milliseconds on purpose; keep it off the I/O threads.
+    who = co_await boost::asio::co_spawn(
+        blocking_, [this, &facts]() -> boost::asio::awaitable<auth::outcome> {
+          co_return auth_.verify_basic(facts);
+        },
+        boost::asio::use_awaitable);
+  }
+  switch (who.result) {
+    case auth::verdict::authenticated:
+      break;
+    case auth::verdict::challenge:
+    case auth::verdict::needs_kdf:
+      if (!authorization.empty() || conn.certificate_user) {
+        log::write(log::level::warning, "server.auth",
+                   "authentication failed from " + conn.client_address + ": " + who.reason,
+                   request_id);
+      }
+      co_return challenge(req, conn, who.stale, who.reason);
+    case auth::verdict::insecure_basic:
+      co_return text_response(req, http::status::forbidden, who.reason);
+    case auth::verdict::throttled: {
+      log::write(log::level::warning, "server.auth",
+                 "refused " + conn.client_address + ": " + who.reason, request_id);
+      http_response res = text_response(
+          req, http::status::too_many_requests,
+          who.reason + "; retry after " + std::to_string(who.retry_after.count()) + " s");
+      res.set(http::field::retry_after, std::to_string(who.retry_after.count()));
+      co_return res;
+    }
+  }
+  if (log::enabled(log::level::debug)) {
+    log::write(log::level::debug, "server.auth",
+               "authenticated " + who.user + " (" + std::string(to_string(who.user_role)) + ")",
+               request_id);
+  }
+
+  if (conn.proto == protocol::cimxml) {
+    // The CIM-XML operations arrive with their own issue; DSP0200 section 7.4 prescribes 501
+    // with CIMError: unsupported-operation for what a server does not implement.
+    http_response res = text_response(req, http::status::not_implemented,
+                                      "CIM-XML operations are not implemented yet");
+    res.set("CIMError", "unsupported-operation");
+    co_return res;
+  }
+  co_return soap_response(req, wsman_.dispatch(parsed, conn.encrypted ? wsman::transport::https
+                                                                       : wsman::transport::http));
+}
+
+}  // namespace vsnapd::server

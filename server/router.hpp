@@ -1,0 +1,73 @@
+#pragma once
+// Per-request policy between HTTP and the protocol endpoints: path and method routing,
+// content-type checks, authentication (with the anonymous-Identify exception), and the HTTP
+// shape of every answer. One router serves all sessions; it is thread-safe.
+
+#include "server/auth/authenticator.hpp"
+#include "server/config.hpp"
+#include "server/wsman/endpoint.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace vsnapd::server {
+
+namespace http = boost::beast::http;
+using http_request = http::request<http::string_body>;
+using http_response = http::response<http::string_body>;
+
+/// Which protocol a listener speaks.
+enum class protocol : std::uint8_t { wsman, cimxml };
+
+std::string_view to_string(protocol p);
+
+/// What a session knows about its connection.
+struct connection_facts {
+  protocol proto = protocol::wsman;
+  bool encrypted = false;
+  std::string client_address;                   ///< "ip:port" for logs
+  std::string client_ip;                        ///< throttling key
+  std::optional<std::string> certificate_user;  ///< from a verified, mapped client certificate
+};
+
+class router {
+ public:
+  /// @param blocking executor for CPU-heavy work (the Basic KDF), never an I/O thread.
+  router(const config& cfg, boost::asio::any_io_executor blocking);
+
+  /// Answers one complete request. Runs on the session's strand; hops to `blocking` and back
+  /// for password verification.
+  boost::asio::awaitable<http_response> handle(http_request&& req, const connection_facts& conn,
+                                               std::uint64_t request_id);
+
+  /// The answer to a request whose body exceeds the limit (sent before reading the body;
+  /// the connection is then closed): wsman:EncodingLimit on /wsman, 413 otherwise.
+  http_response body_too_large(const http_request& req, const connection_facts& conn) const;
+
+  /// Replaces the users after a reload.
+  void set_users(std::shared_ptr<const user_db> users) { auth_.set_users(std::move(users)); }
+
+  std::uint64_t max_body() const { return max_body_; }
+
+ private:
+  http_response text_response(const http_request& req, http::status status,
+                              std::string text) const;
+  http_response soap_response(const http_request& req, wsman::reply&& r) const;
+  http_response challenge(const http_request& req, const connection_facts& conn, bool stale,
+                          const std::string& reason) const;
+
+  config::auth_config auth_cfg_;
+  std::uint64_t max_body_;
+  boost::asio::any_io_executor blocking_;
+  auth::authenticator auth_;
+  wsman::endpoint wsman_;
+};
+
+}  // namespace vsnapd::server
