@@ -21,10 +21,7 @@ test_pkgs=(
   curl openssl ca-certificates
 )
 
-want=("${build_pkgs[@]}")
-if [[ "${1:-}" != "--build-only" ]]; then
-  want+=("${test_pkgs[@]}")
-fi
+want=("${build_pkgs[@]}" "${test_pkgs[@]}")
 
 missing=()
 for p in "${want[@]}"; do

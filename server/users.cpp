@@ -259,8 +259,9 @@ const user_record* user_db::find(std::string_view name) const {
   return nullptr;
 }
 
-void user_db::put(std::string_view name, role r, std::string_view password, std::string_view realm) {
-  user_record u{std::string(name), r, hash_password(password),
+void user_db::put(std::string_view name, role r, std::string_view password, std::string_view realm,
+                  std::uint32_t iterations) {
+  user_record u{std::string(name), r, hash_password(password, iterations),
                 digest_ha1(digest_algorithm::md5, name, realm, password),
                 digest_ha1(digest_algorithm::sha256, name, realm, password)};
   for (auto& existing : users_) {

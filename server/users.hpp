@@ -70,7 +70,8 @@ class user_db {
   const user_record* find(std::string_view name) const;
 
   /// Adds or replaces a user. The caller validated the name.
-  void put(std::string_view name, role r, std::string_view password, std::string_view realm);
+  void put(std::string_view name, role r, std::string_view password, std::string_view realm,
+           std::uint32_t iterations = pbkdf2_iterations);
 
   /// Removes a user; false when there was none.
   bool remove(std::string_view name);

@@ -230,13 +230,8 @@ outcome authenticator::check(const request_facts& f) {
     return fail(f.client_address, "unknown user or wrong password");
   }
   const std::string& ha1 = alg == digest_algorithm::md5 ? u->ha1_md5 : u->ha1_sha256;
-  std::string a2;
-  a2.append(f.method).append(":").append(d.uri);
-  const std::string ha2 = hex_digest(alg, a2);
-  std::string kd;
-  kd.append(ha1).append(":").append(d.nonce).append(":").append(d.nc).append(":")
-      .append(d.cnonce).append(":").append(d.qop).append(":").append(ha2);
-  const std::string expected = hex_digest(alg, kd);
+  const std::string expected = digest_response(alg == digest_algorithm::sha256, ha1, d.nonce,
+                                               d.nc, d.cnonce, d.qop, f.method, d.uri);
   std::string response = d.response;
   for (char& c : response) {
     c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

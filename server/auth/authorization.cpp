@@ -1,6 +1,7 @@
 #include "server/auth/authorization.hpp"
 
 #include "common/base64.hpp"
+#include "server/users.hpp"
 
 #include <cctype>
 
@@ -162,6 +163,18 @@ authorization parse_authorization(std::string_view header) {
     return std::get<digest_credentials>(std::move(parsed));
   }
   return unsupported_scheme{std::string(scheme)};
+}
+
+std::string digest_response(bool sha256, std::string_view ha1, std::string_view nonce,
+                            std::string_view nc, std::string_view cnonce, std::string_view qop,
+                            std::string_view method, std::string_view uri) {
+  const auto alg = sha256 ? digest_algorithm::sha256 : digest_algorithm::md5;
+  std::string a2;
+  a2.append(method).append(":").append(uri);
+  std::string kd;
+  kd.append(ha1).append(":").append(nonce).append(":").append(nc).append(":").append(cnonce)
+      .append(":").append(qop).append(":").append(hex_digest(alg, a2));
+  return hex_digest(alg, kd);
 }
 
 std::string digest_challenge(std::string_view realm, std::string_view nonce,

@@ -48,6 +48,12 @@ using authorization = std::variant<no_credentials, basic_credentials, digest_cre
 /// Classifies and parses an Authorization header value ("" = header absent).
 authorization parse_authorization(std::string_view header);
 
+/// The RFC 7616 section 3.4.1 response for qop=auth: H(HA1:nonce:nc:cnonce:qop:H(method:uri)),
+/// lower-case hex. `sha256` selects SHA-256, else MD5.
+std::string digest_response(bool sha256, std::string_view ha1, std::string_view nonce,
+                            std::string_view nc, std::string_view cnonce, std::string_view qop,
+                            std::string_view method, std::string_view uri);
+
 /// Builds a Digest challenge value (without the header name).
 std::string digest_challenge(std::string_view realm, std::string_view nonce,
                              std::string_view algorithm, bool stale);
