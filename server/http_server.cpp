@@ -2,6 +2,7 @@
 
 #include "common/log.hpp"
 #include "server/tls.hpp"
+#include "server/tls_stream.hpp"
 #include "server/version.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -19,7 +20,6 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <openssl/ssl.h>
 
@@ -41,8 +41,12 @@ constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 // Large enough for the longest real client header set (Windows sends ~1 KiB), small enough
 // that a thousand idle connections cannot pin much memory.
 constexpr std::uint32_t header_limit = 16 * 1024;
-// How long a closing TLS connection waits for the peer's close_notify.
+// How long a closing TLS connection may take to send its close_notify.
 constexpr auto tls_close_wait = std::chrono::seconds(1);
+
+// The deadline of the next operations on either kind of stream.
+void set_deadline(beast::tcp_stream& s, std::chrono::steady_clock::duration d) { s.expires_after(d); }
+void set_deadline(tls_stream& s, std::chrono::steady_clock::duration d) { s.expires_after(d); }
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -62,7 +66,7 @@ std::string format_endpoint(const tcp::endpoint& ep) {
 struct connection {
   std::uint64_t id = 0;
   asio::any_io_executor executor;
-  beast::tcp_stream* tcp = nullptr;  // valid while the session runs
+  tcp::socket* socket = nullptr;     // valid while the session runs
   bool busy = false;                 // between reading a request's first byte and answering
 };
 
@@ -134,10 +138,10 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
     }
     for (auto& c : all) {
       asio::post(c->executor, [c, busy_too] {
-        if (c->tcp != nullptr && (busy_too || !c->busy)) {
+        if (c->socket != nullptr && (busy_too || !c->busy)) {
           beast::error_code ignored;
-          c->tcp->socket().shutdown(tcp::socket::shutdown_both, ignored);
-          c->tcp->socket().close(ignored);
+          c->socket->shutdown(tcp::socket::shutdown_both, ignored);
+          c->socket->close(ignored);
         }
       });
     }
@@ -154,8 +158,7 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
   }
 
   template <class Stream>
-  asio::awaitable<void> serve(Stream& stream, beast::tcp_stream& tcp, const connection_facts& facts,
-                              connection& conn) {
+  asio::awaitable<void> serve(Stream& stream, const connection_facts& facts, connection& conn) {
     const auto& limits = cfg.limits;
     beast::flat_buffer buffer;
     for (;;) {
@@ -166,7 +169,7 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
         if (stopping) {
           co_return;
         }
-        tcp.expires_after(limits.idle_timeout);
+        set_deadline(stream, limits.idle_timeout);
         auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), nothrow);
         if (ec) {
           co_return;  // closed, idle timeout, or shut down
@@ -178,13 +181,13 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
       http::request_parser<http::string_body> parser;
       parser.header_limit(header_limit);
       parser.body_limit(handler.max_body());
-      tcp.expires_after(limits.header_timeout);
+      set_deadline(stream, limits.header_timeout);
       auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, nothrow);
       if (!hec && iequals(parser.get()[http::field::expect], "100-continue") && !parser.is_done()) {
         const auto declared = parser.content_length();
         if (!declared || *declared <= handler.max_body()) {
           http::response<http::empty_body> go_on{http::status::continue_, 11};
-          tcp.expires_after(limits.request_timeout);
+          set_deadline(stream, limits.request_timeout);
           auto [cec, cn] = co_await http::async_write(stream, go_on, nothrow);
           if (cec) {
             co_return;
@@ -193,7 +196,7 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
       }
       beast::error_code ec = hec;
       if (!ec && !parser.is_done()) {
-        tcp.expires_after(limits.request_timeout);
+        set_deadline(stream, limits.request_timeout);
         auto [bec, bn] = co_await http::async_read(stream, buffer, parser, nothrow);
         ec = bec;
       }
@@ -217,7 +220,7 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
                    facts.client_address + " " + std::to_string(res.result_int()) + ": " +
                        ec.message());
         res.keep_alive(false);
-        tcp.expires_after(limits.request_timeout);
+        set_deadline(stream, limits.request_timeout);
         co_await http::async_write(stream, res, nothrow);
         co_return;
       }
@@ -236,7 +239,7 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
         res.keep_alive(false);
       }
       const bool keep_alive = res.keep_alive();
-      tcp.expires_after(limits.request_timeout);
+      set_deadline(stream, limits.request_timeout);
       auto [wec, wn] = co_await http::async_write(stream, res, nothrow);
       if (debug) {
         const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -265,11 +268,13 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
     try {
       if (spec.tls) {
         const auto ctx = tls_context();  // held for the connection's life
-        beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), *ctx);
-        auto& tcp = beast::get_lowest_layer(stream);
-        conn->tcp = &tcp;
-        tcp.expires_after(cfg.limits.header_timeout);
-        auto [hec] = co_await stream.async_handshake(ssl::stream_base::server, nothrow);
+        tls_stream stream(std::move(socket), ctx->native_handle());
+        if (!stream.valid()) {
+          throw std::runtime_error("cannot create a TLS session");
+        }
+        conn->socket = &stream.socket();
+        set_deadline(stream, cfg.limits.header_timeout);
+        auto [hec, hn] = co_await stream.async_handshake(nothrow);
         if (hec) {
           log::write(log::level::debug, "server.tls",
                      facts.client_address + " handshake failed: " + hec.message());
@@ -278,17 +283,17 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
           if (peer != nullptr && SSL_get_verify_result(stream.native_handle()) == X509_V_OK) {
             facts.certificate_user = tls::map_client_certificate(peer, cfg.tls.client_certificates);
           }
-          co_await serve(stream, tcp, facts, *conn);
+          co_await serve(stream, facts, *conn);
           // Say goodbye properly; a peer that just drops the TCP connection is also fine.
-          if (tcp.socket().is_open()) {
-            tcp.expires_after(tls_close_wait);
+          if (stream.socket().is_open()) {
+            set_deadline(stream, tls_close_wait);
             co_await stream.async_shutdown(nothrow);
           }
         }
       } else {
         beast::tcp_stream stream(std::move(socket));
-        conn->tcp = &stream;
-        co_await serve(stream, stream, facts, *conn);
+        conn->socket = &stream.socket();
+        co_await serve(stream, facts, *conn);
         stream.socket().shutdown(tcp::socket::shutdown_send, ec);
       }
     } catch (const std::exception& e) {
@@ -296,7 +301,7 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
       log::write(log::level::error, "server.http",
                  facts.client_address + " session failed: " + e.what());
     }
-    conn->tcp = nullptr;
+    conn->socket = nullptr;
     remove(*conn);
   }
 
