@@ -217,7 +217,12 @@ int user_command(const command_line& cl, const config& cfg) {
     if (!r) {
       throw usage_error("--role must be admin, operator or reader");
     }
-    db->put(name, *r, read_password(), cfg.auth.realm);
+    if (!db->put(name, *r, read_password(), cfg.auth.realm)) {
+      std::cerr << "vsnapd: " << paths.users << " holds Digest hashes for realm '" << db->realm()
+                << "' but the configuration says '" << cfg.auth.realm
+                << "'; pass the daemon's --config (or set auth.realm to match)\n";
+      return 1;
+    }
   } else if (!db->remove(name)) {
     std::cerr << "vsnapd: no user '" << name << "'\n";
     return 1;
@@ -269,11 +274,17 @@ std::vector<listener_spec> listeners_of(const config& cfg) {
   return out;
 }
 
-std::shared_ptr<const user_db> load_users(const state_paths& paths) {
+std::shared_ptr<const user_db> load_users(const state_paths& paths, const config& cfg) {
   std::string why;
   auto db = user_db::load(paths.users, false, why);
   if (!db) {
     throw std::runtime_error(why);
+  }
+  if (!db->realm().empty() && db->realm() != cfg.auth.realm) {
+    log::write(log::level::warning, "server.auth",
+               paths.users + " was written for realm '" + db->realm() + "' but auth.realm is '" +
+                   cfg.auth.realm + "': Digest logins fail until passwords are set again " +
+                   "(vsnapd user add) or the realm is changed back; Basic is unaffected");
   }
   return std::make_shared<const user_db>(std::move(*db));
 }
@@ -297,7 +308,7 @@ int serve(const config& cfg) {
   asio::io_context ioc(static_cast<int>(threads));
   asio::thread_pool blocking(2);  // password KDFs; later: fsync, hypervisor calls
   router handler(cfg, blocking.get_executor());
-  handler.set_users(load_users(paths));
+  handler.set_users(load_users(paths, cfg));
   http_server server(ioc, cfg, handler, tls_ctx);
   server.start(listeners_of(cfg));
 
@@ -311,7 +322,7 @@ int serve(const config& cfg) {
       if (sig == SIGHUP) {
         notify_systemd("RELOADING=1");
         try {
-          handler.set_users(load_users(paths));
+          handler.set_users(load_users(paths, cfg));
           if (tls_wanted) {
             server.set_tls_context(
                 tls::make_server_context(paths.certificate, paths.private_key, cfg.tls.client_ca));

@@ -1,5 +1,6 @@
 #include "server/state.hpp"
 
+#include "common/assert.hpp"
 #include "common/base64.hpp"
 #include "common/log.hpp"
 #include "server/tls.hpp"
@@ -74,7 +75,7 @@ void prepare_state(const config& cfg, const state_paths& paths) {
   if (!std::filesystem::exists(paths.users)) {
     user_db db;
     const std::string password = generate_password();
-    db.put("admin", role::admin, password, cfg.auth.realm);
+    VSNAPD_CHECK(db.put("admin", role::admin, password, cfg.auth.realm));  // empty db: any realm
     std::string why;
     if (!db.save(paths.users, why)) {
       throw std::runtime_error("cannot create the users file: " + why);

@@ -164,6 +164,10 @@ std::optional<user_db> user_db::load(const std::string& path, bool missing_ok, s
     if (line.empty() || line.front() == '#') {
       continue;
     }
+    if (line.starts_with("@realm ")) {
+      db.realm_ = line.substr(7);
+      continue;
+    }
     auto fail = [&](const std::string& reason) {
       why = path + ":" + std::to_string(number) + ": " + reason;
     };
@@ -211,6 +215,9 @@ std::optional<user_db> user_db::load(const std::string& path, bool missing_ok, s
 bool user_db::save(const std::string& path, std::string& why) const {
   std::string text = "# vsnapd users: name:role:password hash:Digest HA1 MD5:Digest HA1 SHA-256\n"
                      "# Manage with `vsnapd user add|del|list`.\n";
+  if (!realm_.empty()) {
+    text += "@realm " + realm_ + "\n";
+  }
   for (const auto& u : users_) {
     text += u.name + ":" + std::string(to_string(u.user_role)) + ":" + u.password_hash + ":" +
             u.ha1_md5 + ":" + u.ha1_sha256 + "\n";
@@ -259,18 +266,23 @@ const user_record* user_db::find(std::string_view name) const {
   return nullptr;
 }
 
-void user_db::put(std::string_view name, role r, std::string_view password, std::string_view realm,
+bool user_db::put(std::string_view name, role r, std::string_view password, std::string_view realm,
                   std::uint32_t iterations) {
+  if (!realm_.empty() && realm_ != realm) {
+    return false;
+  }
+  realm_ = std::string(realm);
   user_record u{std::string(name), r, hash_password(password, iterations),
                 digest_ha1(digest_algorithm::md5, name, realm, password),
                 digest_ha1(digest_algorithm::sha256, name, realm, password)};
   for (auto& existing : users_) {
     if (existing.name == name) {
       existing = std::move(u);
-      return;
+      return true;
     }
   }
   users_.push_back(std::move(u));
+  return true;
 }
 
 bool user_db::remove(std::string_view name) {

@@ -1,7 +1,8 @@
 #pragma once
 // The users file (`<state_dir>/users`): who may log in, with which role.
 //
-// One line per user, colon-separated like /etc/shadow:
+// A `@realm NAME` line records the Digest realm the file was written for, then one line per
+// user, colon-separated like /etc/shadow:
 //   name:role:pbkdf2-sha256$<iterations>$<salt b64>$<hash b64>:<HA1 MD5 hex>:<HA1 SHA-256 hex>
 // Passwords are stored only as a slow salted PBKDF2-HMAC-SHA256 hash. HTTP Digest (RFC 7616)
 // cannot be verified from such a hash, so, as Apache's htdigest does, the realm-bound Digest
@@ -69,9 +70,13 @@ class user_db {
 
   const user_record* find(std::string_view name) const;
 
-  /// Adds or replaces a user. The caller validated the name.
-  void put(std::string_view name, role r, std::string_view password, std::string_view realm,
-           std::uint32_t iterations = pbkdf2_iterations);
+  /// Adds or replaces a user. The caller validated the name. Returns false, changing nothing,
+  /// when the file's recorded realm is not `realm`: the user's Digest hashes would be useless.
+  [[nodiscard]] bool put(std::string_view name, role r, std::string_view password,
+                         std::string_view realm, std::uint32_t iterations = pbkdf2_iterations);
+
+  /// The Digest realm the stored hashes were made for; empty for a new, empty database.
+  const std::string& realm() const { return realm_; }
 
   /// Removes a user; false when there was none.
   bool remove(std::string_view name);
@@ -80,6 +85,7 @@ class user_db {
 
  private:
   std::vector<user_record> users_;
+  std::string realm_;
 };
 
 }  // namespace vsnapd::server

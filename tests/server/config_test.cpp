@@ -32,7 +32,7 @@ TEST_CASE("config: the shipped conf/vsnapd.toml parses and equals the embedded d
   CHECK(c.log_level == d.log_level);
 }
 
-TEST_CASE("config: values override defaults; an empty listener disables it", "[server][config]") {
+TEST_CASE("config: values override defaults and an empty listener disables it", "[server][config]") {
   const config c = parse_config(R"(
 state_dir = "/srv/vsnapd"
 [listen]

@@ -57,7 +57,9 @@ TEST_CASE("users: names that any auth scheme can carry", "[server][users]") {
   for (const char* ok : {"admin", "ops.team", "a_b-c@example.org", "X"}) {
     CHECK(valid_user_name(ok));
   }
-  for (const char* bad : {"", "a:b", "a b", "quote\"", std::string(65, 'a').c_str()}) {
+  const std::string too_long(65, 'a');
+  for (const std::string& bad : {std::string(""), std::string("a:b"), std::string("a b"),
+                                 std::string("quote\""), too_long}) {
     CHECK_FALSE(valid_user_name(bad));
   }
 }
@@ -66,8 +68,8 @@ TEST_CASE("users: the file round-trips, is 0600, and never holds the password", 
   temp_dir dir;
   const std::string path = dir.path + "/users";
   user_db db;
-  db.put("admin", role::admin, "s3cret-passw0rd", "vsnapd");
-  db.put("reader1", role::reader, "another-pass", "vsnapd");
+  REQUIRE(db.put("admin", role::admin, "s3cret-passw0rd", "vsnapd"));
+  REQUIRE(db.put("reader1", role::reader, "another-pass", "vsnapd"));
   std::string why;
   REQUIRE(db.save(path, why));
   struct stat st {};
@@ -127,4 +129,20 @@ TEST_CASE("users: each malformed line is refused with its line number", "[server
     CHECK_THAT(why, Catch::Contains(r.reason));
     CHECK_THAT(why, Catch::Contains(path + ":"));
   }
+}
+
+TEST_CASE("users: the file records its Digest realm and refuses hashes for another", "[server][users]") {
+  temp_dir dir;
+  const std::string path = dir.path + "/users";
+  user_db db;
+  CHECK(db.realm().empty());
+  REQUIRE(db.put("admin", role::admin, "first-password", "lab", 1000));
+  CHECK(db.realm() == "lab");
+  CHECK_FALSE(db.put("other", role::reader, "other-password", "vsnapd", 1000));
+  CHECK(db.find("other") == nullptr);
+  std::string why;
+  REQUIRE(db.save(path, why));
+  const auto loaded = user_db::load(path, false, why);
+  REQUIRE(loaded.has_value());
+  CHECK(loaded->realm() == "lab");
 }

@@ -1,0 +1,112 @@
+"""vsnapd against wsl (Debian package wsl: bash + curl WS-Man command line).
+
+wsl reads its target from WSENDPOINT (host:port), WSUSER, WSPASS; WSNOSSL=true selects http,
+otherwise it uses https with `curl --insecure` (unless ./<WSENDPOINT>.crt exists).  It writes
+~/.wsl-config, ./.wslrun, ./log.txt, ./request-N.xml, ./response-N.xml and ./response.xml, so every
+run gets its own HOME and working directory.
+"""
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import vsnapd_fixture as fx  # noqa: E402
+
+WSL = "/usr/bin/wsl"
+_SHELL_SAFE = re.compile(r"^[A-Za-z0-9._+/=@%^~-]+$")
+
+
+class WslIdentify(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        # anonymous_identify off: a 200 IdentifyResponse proves wsl's credentials were accepted.
+        cls.d = fx.Vsnapd(config="[auth]\nallow_unencrypted = true\nanonymous_identify = false\n")
+        cls.d.start()
+        try:
+            cls._pick_credentials()
+        except BaseException:
+            cls.d.close()
+            raise
+
+    @classmethod
+    def _pick_credentials(cls):
+        cls.user, cls.password = cls.d.admin_user, cls.d.admin_password
+        if not _SHELL_SAFE.match(cls.password or ""):
+            # wsl pastes the password unquoted into a `bash -c "curl ..."` command line; an
+            # admin password with shell metacharacters would break wsl itself, not vsnapd.
+            cls.user, cls.password = "wsluser", "WslPassw0rd123"
+            mark = cls.d.log_count()
+            r = cls.d.cli(["user", "add", cls.user, "--role", "admin"], input=cls.password + "\n")
+            assert r.returncode == 0, "user add failed: %r" % (r,)
+            cls.d.send_signal(signal.SIGHUP)
+            cls.d.wait_for_log(r"server reloaded", start=mark)
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.d.stop()
+        finally:
+            cls.d.close()
+
+    def run_wsl(self, scheme, user, password):
+        work = tempfile.mkdtemp(prefix="vsnapd-it-wsl-")
+        self.addCleanup(shutil.rmtree, work, True)
+        env = fx.client_env({
+            "HOME": work,
+            "SHELL": "/bin/bash",
+            "WSENDPOINT": "127.0.0.1:%d" % self.d.port(scheme),
+            "WSUSER": user,
+            "WSPASS": password,
+            "OUTLEVEL": "1",
+            "IPINTERACTIVE": "0",
+        })
+        env.pop("WSNOSSL", None)
+        if scheme == "http":
+            env["WSNOSSL"] = "true"
+        r = subprocess.run([WSL, "identify", "check"], cwd=work, env=env, stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True, timeout=60)
+        response_file = os.path.join(work, "response.xml")
+        body = b""
+        if os.path.exists(response_file):
+            with open(response_file, "rb") as f:
+                body = f.read()
+        log = ""
+        if os.path.exists(os.path.join(work, "log.txt")):
+            with open(os.path.join(work, "log.txt"), encoding="utf-8", errors="replace") as f:
+                log = f.read()
+        return r, body, log
+
+    def check_identify(self, scheme):
+        r, body, log = self.run_wsl(scheme, self.user, self.password)
+        diag = "wsl rc=%d\nstdout:\n%s\nstderr:\n%s\nlog.txt:\n%s\n%s" % (
+            r.returncode, r.stdout, r.stderr, log, self.d.log_tail(15))
+        self.assertEqual(r.returncode, 0, diag)
+        self.assertIn("IdentifyResponse", r.stdout, diag)
+        self.assertRegex(r.stdout, r"<(\w+:)?ProductVendor>vsnapd</(\w+:)?ProductVendor>", diag)
+        info = fx.identify_info(body)
+        self.assertEqual(info["ProductVendor"], "vsnapd")
+        self.assertEqual(info["ProductVersion"], "0.1.0")
+        self.assertEqual(info["ProtocolVersion"], fx.WSMAN_PROTOCOL_VERSION)
+
+    def test_identify_http(self):
+        self.check_identify("http")
+
+    def test_identify_https_insecure(self):
+        self.check_identify("https")
+
+    def test_identify_wrong_password_gets_no_response(self):
+        r, body, log = self.run_wsl("https", self.user, self.password + "x")
+        self.assertNotIn("IdentifyResponse", r.stdout)
+        self.assertNotIn(b"IdentifyResponse", body)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
