@@ -1,5 +1,6 @@
 #include "server/http_server.hpp"
 
+#include "common/text.hpp"
 #include "common/log.hpp"
 #include "server/tls.hpp"
 #include "server/tls_stream.hpp"
@@ -47,13 +48,6 @@ constexpr auto tls_close_wait = std::chrono::seconds(1);
 // The deadline of the next operations on either kind of stream.
 void set_deadline(beast::tcp_stream& s, std::chrono::steady_clock::duration d) { s.expires_after(d); }
 void set_deadline(tls_stream& s, std::chrono::steady_clock::duration d) { s.expires_after(d); }
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 std::string format_endpoint(const tcp::endpoint& ep) {
   const auto addr = ep.address();

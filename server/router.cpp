@@ -1,5 +1,6 @@
 #include "server/router.hpp"
 
+#include "common/text.hpp"
 #include "common/log.hpp"
 #include "server/version.hpp"
 
@@ -14,23 +15,6 @@ namespace {
 
 constexpr std::string_view soap_content_type = "application/soap+xml;charset=UTF-8";
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
 // The path of a request-target without its query ("/wsman?PSVersion=5.1" -> "/wsman").
 std::string_view path_of(std::string_view target) {
   return target.substr(0, target.find('?'));
@@ -41,21 +25,21 @@ enum class media_check : std::uint8_t { ok, wrong_type, wrong_charset };
 // WS-Man bodies are application/soap+xml in UTF-8. Parameters compare without regard to case
 // (wsl writes charset=utf-8, Windows charset=UTF-8); a missing header is tolerated.
 media_check check_soap_media_type(std::string_view value) {
-  value = trim(value);
+  value = trim_ows(value);
   if (value.empty()) {
     return media_check::ok;
   }
   const auto semi = value.find(';');
-  if (!iequals(trim(value.substr(0, semi)), "application/soap+xml")) {
+  if (!iequals(trim_ows(value.substr(0, semi)), "application/soap+xml")) {
     return media_check::wrong_type;
   }
   while (semi != std::string_view::npos && !value.empty()) {
     value = value.substr(value.find(';') + 1);
     const auto next = value.find(';');
-    const std::string_view param = trim(value.substr(0, next));
+    const std::string_view param = trim_ows(value.substr(0, next));
     const auto eq = param.find('=');
-    if (eq != std::string_view::npos && iequals(trim(param.substr(0, eq)), "charset")) {
-      std::string_view cs = trim(param.substr(eq + 1));
+    if (eq != std::string_view::npos && iequals(trim_ows(param.substr(0, eq)), "charset")) {
+      std::string_view cs = trim_ows(param.substr(eq + 1));
       if (cs.size() >= 2 && cs.front() == '"' && cs.back() == '"') {
         cs = cs.substr(1, cs.size() - 2);
       }

@@ -1,5 +1,6 @@
 #include "server/auth/authenticator.hpp"
 
+#include "common/text.hpp"
 #include "common/assert.hpp"
 #include "common/base64.hpp"
 
@@ -17,13 +18,6 @@ namespace {
 // bound, so past this many tracked addresses the oldest windows are dropped.
 constexpr std::size_t max_tracked_addresses = 16384;
 constexpr std::size_t max_cached_verifications = 1024;
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 bool equal_constant_time(std::string_view a, std::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;

@@ -1,5 +1,6 @@
 #include "server/auth/authorization.hpp"
 
+#include "common/text.hpp"
 #include "common/base64.hpp"
 #include "server/users.hpp"
 
@@ -11,30 +12,7 @@ namespace {
 constexpr std::string_view mutual_profile =
     "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/https/mutual";
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-
 bool is_space(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_space(s.front())) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && is_space(s.back())) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
 
 bool is_token_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
@@ -133,7 +111,7 @@ std::variant<digest_credentials, malformed_credentials> parse_digest(std::string
 }  // namespace
 
 authorization parse_authorization(std::string_view header) {
-  header = trim(header);
+  header = trim_ows(header);
   if (header.empty()) {
     return no_credentials{};
   }
@@ -143,7 +121,7 @@ authorization parse_authorization(std::string_view header) {
   const auto space = header.find_first_of(" \t");
   const std::string_view scheme = header.substr(0, space);
   const std::string_view rest =
-      space == std::string_view::npos ? std::string_view{} : trim(header.substr(space));
+      space == std::string_view::npos ? std::string_view{} : trim_ows(header.substr(space));
   if (iequals(scheme, "Basic")) {
     const auto decoded = base64_decode(rest);
     if (!decoded) {
