@@ -1,6 +1,6 @@
 # Integration tests (Python 3 stdlib unittest) run against the built vsnapd binary.
 # Included from tests/CMakeLists.txt, so CMAKE_CURRENT_SOURCE_DIR is <source>/tests.
-foreach(_vsnapd_it test_cli test_http test_pywinrm test_wsl)
+foreach(_vsnapd_it test_cli test_http test_pywinrm test_tls test_wsl)
   add_test(NAME integration.${_vsnapd_it}
            COMMAND /usr/bin/python3 -m unittest -v ${CMAKE_CURRENT_SOURCE_DIR}/integration/${_vsnapd_it}.py
            WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
