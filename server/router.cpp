@@ -33,22 +33,21 @@ media_check check_soap_media_type(std::string_view value) {
   if (!iequals(trim_ows(value.substr(0, semi)), "application/soap+xml")) {
     return media_check::wrong_type;
   }
-  while (semi != std::string_view::npos && !value.empty()) {
-    value = value.substr(value.find(';') + 1);
-    const auto next = value.find(';');
-    const std::string_view param = trim_ows(value.substr(0, next));
+  std::string_view params = semi == std::string_view::npos ? std::string_view{} : value.substr(semi + 1);
+  while (!params.empty()) {
+    const auto next = params.find(';');
+    const std::string_view param = trim_ows(params.substr(0, next));
+    params = next == std::string_view::npos ? std::string_view{} : params.substr(next + 1);
     const auto eq = param.find('=');
-    if (eq != std::string_view::npos && iequals(trim_ows(param.substr(0, eq)), "charset")) {
-      std::string_view cs = trim_ows(param.substr(eq + 1));
-      if (cs.size() >= 2 && cs.front() == '"' && cs.back() == '"') {
-        cs = cs.substr(1, cs.size() - 2);
-      }
-      if (!iequals(cs, "utf-8")) {
-        return media_check::wrong_charset;
-      }
+    if (eq == std::string_view::npos || !iequals(trim_ows(param.substr(0, eq)), "charset")) {
+      continue;
     }
-    if (next == std::string_view::npos) {
-      break;
+    std::string_view charset = trim_ows(param.substr(eq + 1));
+    if (charset.size() >= 2 && charset.front() == '"' && charset.back() == '"') {
+      charset = charset.substr(1, charset.size() - 2);
+    }
+    if (!iequals(charset, "utf-8")) {
+      return media_check::wrong_charset;
     }
   }
   return media_check::ok;

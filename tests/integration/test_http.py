@@ -345,6 +345,26 @@ class HttpBehaviour(DaemonCase):
             ("Content-Type", "application/soap+xml;charset=utf-8"), ("Authorization", self.basic)])
         self.assertEqual(r.status, 200, self.diag(r))
 
+    def test_quoted_charset_and_extra_parameters_accepted(self):
+        r = self.conn("https").request("POST", "/wsman", fx.IDENTIFY_XML, [
+            ("Content-Type", 'Application/SOAP+XML; action="x"; charset="UTF-8"'),
+            ("Authorization", self.basic)])
+        self.assertEqual(r.status, 200, self.diag(r))
+
+    def test_other_media_type_gets_415(self):
+        r = self.conn("https").request("POST", "/wsman", fx.IDENTIFY_XML, [
+            ("Content-Type", "application/json"), ("Authorization", self.basic)])
+        self.assertEqual(r.status, 415, self.diag(r))
+        self.assertIn("application/soap+xml", r.text)
+
+    def test_other_charset_gets_encoding_limit_fault(self):
+        r = self.conn("https").request("POST", "/wsman", fx.IDENTIFY_XML, [
+            ("Content-Type", "application/soap+xml;charset=UTF-16"), ("Authorization", self.basic)])
+        self.assertEqual(r.status, 500, self.diag(r))
+        assert_soap_content_type(self, r)
+        self.assertIn("wsman:EncodingLimit", r.text)
+        self.assertIn("faultDetail/CharacterSet", r.text)
+
     def test_404_other_path(self):
         r = self.conn("https").request("POST", "/other", fx.IDENTIFY_XML, soap_headers(self.basic))
         self.assertEqual(r.status, 404, self.diag(r))
