@@ -386,6 +386,11 @@ int run(int argc, char** argv) {
     throw usage_error("--role belongs to `vsnapd user add`");
   }
   if (cl.check_config) {
+    // Configured TLS material must load too, or the daemon would pass the check and then fail.
+    if (!cfg.tls.certificate.empty()) {
+      const state_paths paths = resolve_state_paths(cfg);
+      (void)tls::make_server_context(paths.certificate, paths.private_key, cfg.tls.client_ca);
+    }
     std::cout << (cl.config_file.empty() ? "embedded default configuration" : cl.config_file)
               << ": ok\n";
     return 0;

@@ -93,6 +93,13 @@ class CliBasics(unittest.TestCase):
                 out = r.stdout + r.stderr
                 self.assertIn("%s:%d:" % (path, line), out, r)
 
+    def test_check_config_unloadable_certificate_fails(self):
+        not_pem = self.write("cert.pem", "this is not a certificate\n")
+        path = self.write("tls.toml", '[tls]\ncertificate = "%s"\n' % not_pem)
+        r = fx.run_cli(["--check-config", "--config", path])
+        self.assertNotEqual(r.returncode, 0, r)
+        self.assertIn("cannot load TLS certificate " + not_pem, r.stdout + r.stderr)
+
     def test_check_config_missing_file(self):
         r = fx.run_cli(["--check-config", "--config", os.path.join(self.tmp, "nope.toml")])
         self.assertNotEqual(r.returncode, 0, r)
