@@ -43,21 +43,11 @@ def assert_soap_content_type(tc, resp):
     tc.assertEqual(ct.split(";")[0].strip().lower(), "application/soap+xml", resp)
 
 
-class DaemonCase(unittest.TestCase):
-    CONFIG = None
-
+class DaemonCase(fx.DaemonTestCase):
     @classmethod
     def setUpClass(cls):
-        cls.d = fx.Vsnapd(config=cls.CONFIG)
-        cls.d.start()
+        super().setUpClass()
         cls.basic = fx.basic_auth(cls.d.admin_user, cls.d.admin_password)
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.d.stop()
-        finally:
-            cls.d.close()
 
     def conn(self, scheme="https", timeout=10.0):
         c = self.d.connect(scheme, timeout=timeout)

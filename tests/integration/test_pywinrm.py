@@ -30,20 +30,8 @@ def _close_session(p):
         session.close()
 
 
-class PywinrmDefaultConfig(unittest.TestCase):
+class PywinrmDefaultConfig(fx.DaemonTestCase):
     """Daemon with the default configuration (Basic over plain HTTP refused)."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.d = fx.Vsnapd()
-        cls.d.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.d.stop()
-        finally:
-            cls.d.close()
 
     def test_fixture_recorded_startup_facts(self):
         self.assertEqual(self.d.admin_user, "admin")
@@ -95,20 +83,10 @@ class PywinrmDefaultConfig(unittest.TestCase):
         self.assertEqual(cm.exception.code, 403)
 
 
-class PywinrmAllowUnencrypted(unittest.TestCase):
+class PywinrmAllowUnencrypted(fx.DaemonTestCase):
     """Daemon with [auth] allow_unencrypted = true: Basic over plain HTTP works."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.d = fx.Vsnapd(config="[auth]\nallow_unencrypted = true\n")
-        cls.d.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.d.stop()
-        finally:
-            cls.d.close()
+    CONFIG = "[auth]\nallow_unencrypted = true\n"
 
     def test_identify_http_plaintext(self):
         p = protocol(self.d.url("http"), self.d.admin_user, self.d.admin_password, "plaintext", self)

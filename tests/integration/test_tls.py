@@ -2,6 +2,7 @@
 transport), session resumption, the protocol and cipher floor, and the connection cap."""
 
 import os
+import shutil
 import socket
 import ssl
 import subprocess
@@ -38,10 +39,11 @@ def make_pki(d):
     return out.strip().split("=", 1)[1]
 
 
-class ClientCertificates(unittest.TestCase):
+class ClientCertificates(fx.DaemonTestCase):
+    HTTP = False
+
     @classmethod
     def setUpClass(cls):
-        fx.scrub_process_env()
         cls.pki = tempfile.mkdtemp(prefix="vsnapd-it-pki-")
         fingerprint = make_pki(cls.pki)
         config = (
@@ -54,16 +56,15 @@ class ClientCertificates(unittest.TestCase):
             'user = "admin"\n'
             f'sha256 = "{fingerprint}"\n'
             "[auth]\nanonymous_identify = false\n")
-        cls.d = fx.Vsnapd(config=config, http=False)
-        cls.d.start()
+        cls.CONFIG = config
+        super().setUpClass()
 
     @classmethod
     def tearDownClass(cls):
         try:
-            cls.d.stop()
+            super().tearDownClass()
         finally:
-            cls.d.close()
-            subprocess.run(["rm", "-rf", cls.pki], check=False)
+            shutil.rmtree(cls.pki, ignore_errors=True)
 
     def curl(self, cert=None, body=fx.IDENTIFY_XML):
         args = ["curl", "-s", "-k", "-o", "-", "-w", "\n%{http_code}", "-H",
@@ -106,18 +107,8 @@ class ClientCertificates(unittest.TestCase):
         self.assertIn("wsa:ActionNotSupported", str(ctx.exception))
 
 
-class ProtocolFloorAndResumption(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.d = fx.Vsnapd(http=False)
-        cls.d.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.d.stop()
-        finally:
-            cls.d.close()
+class ProtocolFloorAndResumption(fx.DaemonTestCase):
+    HTTP = False
 
     def handshake(self, context):
         with socket.create_connection(("127.0.0.1", self.d.port("https")), timeout=10) as raw:

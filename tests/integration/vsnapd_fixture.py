@@ -20,6 +20,7 @@ import ssl
 import subprocess
 import tempfile
 import threading
+import unittest
 import time
 import uuid
 import xml.etree.ElementTree as ET
@@ -355,6 +356,29 @@ class Vsnapd:
 
 
 # ====================================================================== raw HTTP
+
+class DaemonTestCase(unittest.TestCase):
+    """One daemon per test class, started before its tests and stopped (exit 0 asserted) after.
+
+    Subclasses set CONFIG (TOML text), HTTP and HTTPS; `cls.d` is the running Vsnapd."""
+
+    CONFIG = None
+    HTTP = True
+    HTTPS = True
+
+    @classmethod
+    def setUpClass(cls):
+        scrub_process_env()
+        cls.d = Vsnapd(config=cls.CONFIG, http=cls.HTTP, https=cls.HTTPS)
+        cls.d.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.d.stop()
+        finally:
+            cls.d.close()
+
 
 class Response:
     def __init__(self, version, status, reason, headers, body):
