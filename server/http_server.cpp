@@ -141,16 +141,6 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
     }
   }
 
-  http_response plain_error(http::status status, std::string text) {
-    http_response res{status, 11};
-    res.set(http::field::server, server_header);
-    res.set(http::field::content_type, "text/plain; charset=utf-8");
-    res.body() = std::move(text) + "\n";
-    res.keep_alive(false);
-    res.prepare_payload();
-    return res;
-  }
-
   template <class Stream>
   asio::awaitable<void> serve(Stream& stream, const connection_facts& facts, connection& conn) {
     const auto& limits = cfg.limits;
@@ -199,11 +189,11 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
         if (ec == http::error::body_limit) {
           res = handler.body_too_large(parser.get(), facts);
         } else if (ec == http::error::header_limit) {
-          res = plain_error(http::status::request_header_fields_too_large,
+          res = text_response(11, false, http::status::request_header_fields_too_large,
                             "request headers exceed " + std::to_string(header_limit) + " bytes");
         } else if (ec.category() == http::make_error_code(http::error::end_of_stream).category() &&
                    ec != http::error::end_of_stream && ec != http::error::partial_message) {
-          res = plain_error(http::status::bad_request, "malformed HTTP request: " + ec.message());
+          res = text_response(11, false, http::status::bad_request, "malformed HTTP request: " + ec.message());
         } else {
           // Timeout, reset or a client that went away mid-request: nobody to answer.
           log::write(log::level::debug, "server.http",

@@ -72,12 +72,12 @@ router::router(const config& cfg, boost::asio::any_io_executor blocking)
              wsman::endpoint::security{cfg.auth.basic, cfg.auth.digest, cfg.auth.allow_unencrypted,
                                        !cfg.tls.client_ca.empty()}) {}
 
-http_response router::text_response(const http_request& req, http::status status,
-                                    std::string text) const {
-  http_response res{status, req.version()};
+http_response text_response(unsigned version, bool keep_alive, http::status status,
+                            std::string text) {
+  http_response res{status, version};
   res.set(http::field::server, server_header);
   res.set(http::field::content_type, "text/plain; charset=utf-8");
-  res.keep_alive(req.keep_alive());
+  res.keep_alive(keep_alive);
   res.body() = std::move(text);
   res.body() += '\n';
   res.prepare_payload();
@@ -98,7 +98,7 @@ http_response router::soap_response(const http_request& req, wsman::reply&& r) c
 
 http_response router::challenge(const http_request& req, const connection_facts& conn, bool stale,
                                 const std::string& reason) const {
-  http_response res = text_response(req, http::status::unauthorized,
+  http_response res = text_response(req.version(), req.keep_alive(), http::status::unauthorized,
                                     "401 Unauthorized: " + reason);
   for (const std::string& c : auth_.challenges(conn.encrypted, stale)) {
     res.insert(http::field::www_authenticate, c);
@@ -115,7 +115,7 @@ http_response router::body_too_large(const http_request& req, const connection_f
                   {}, {}};
     res = soap_response(req, wsman_.fault_reply(f));
   } else {
-    res = text_response(req, http::status::payload_too_large,
+    res = text_response(req.version(), req.keep_alive(), http::status::payload_too_large,
                         "request body exceeds " + std::to_string(max_body_) + " bytes");
   }
   res.keep_alive(false);  // the unread body is still on the wire
@@ -130,14 +130,14 @@ boost::asio::awaitable<http_response> router::handle(http_request&& req,
   // DSP0226 suggests /wsman-anon for unauthenticated Identify; serve it as /wsman.
   const bool anon_path = conn.proto == protocol::wsman && path == "/wsman-anon";
   if (path != expected && !anon_path) {
-    co_return text_response(req, http::status::not_found,
+    co_return text_response(req.version(), req.keep_alive(), http::status::not_found,
                             "no such resource: " + std::string(path) + " (this listener serves " +
                                 std::string(expected) + ")");
   }
   const bool method_ok = req.method() == http::verb::post ||
                          (conn.proto == protocol::cimxml && req.method_string() == "M-POST");
   if (!method_ok) {
-    http_response res = text_response(req, http::status::method_not_allowed,
+    http_response res = text_response(req.version(), req.keep_alive(), http::status::method_not_allowed,
                                       std::string(req.method_string()) + " is not allowed on " +
                                           std::string(path) + "; use POST");
     res.set(http::field::allow, conn.proto == protocol::cimxml ? "POST, M-POST" : "POST");
@@ -151,7 +151,7 @@ boost::asio::awaitable<http_response> router::handle(http_request&& req,
       case media_check::ok:
         break;
       case media_check::wrong_type:
-        co_return text_response(req, http::status::unsupported_media_type,
+        co_return text_response(req.version(), req.keep_alive(), http::status::unsupported_media_type,
                                 "WS-Management requests must be application/soap+xml, not '" +
                                     std::string(req[http::field::content_type]) + "'");
       case media_check::wrong_charset: {
@@ -169,7 +169,7 @@ boost::asio::awaitable<http_response> router::handle(http_request&& req,
                                                                            : wsman::transport::http));
     }
     if (anon_path) {
-      co_return text_response(req, http::status::forbidden,
+      co_return text_response(req.version(), req.keep_alive(), http::status::forbidden,
                               "/wsman-anon answers only wsmid:Identify");
     }
   }
@@ -197,12 +197,12 @@ boost::asio::awaitable<http_response> router::handle(http_request&& req,
       }
       co_return challenge(req, conn, who.stale, who.reason);
     case auth::verdict::insecure_basic:
-      co_return text_response(req, http::status::forbidden, who.reason);
+      co_return text_response(req.version(), req.keep_alive(), http::status::forbidden, who.reason);
     case auth::verdict::throttled: {
       log::write(log::level::warning, "server.auth",
                  "refused " + conn.client_address + ": " + who.reason, request_id);
       http_response res = text_response(
-          req, http::status::too_many_requests,
+          req.version(), req.keep_alive(), http::status::too_many_requests,
           who.reason + "; retry after " + std::to_string(who.retry_after.count()) + " s");
       res.set(http::field::retry_after, std::to_string(who.retry_after.count()));
       co_return res;
@@ -217,7 +217,7 @@ boost::asio::awaitable<http_response> router::handle(http_request&& req,
   if (conn.proto == protocol::cimxml) {
     // The CIM-XML operations arrive with their own issue; DSP0200 section 7.4 prescribes 501
     // with CIMError: unsupported-operation for what a server does not implement.
-    http_response res = text_response(req, http::status::not_implemented,
+    http_response res = text_response(req.version(), req.keep_alive(), http::status::not_implemented,
                                       "CIM-XML operations are not implemented yet");
     res.set("CIMError", "unsupported-operation");
     co_return res;

@@ -28,6 +28,11 @@ enum class protocol : std::uint8_t { wsman, cimxml };
 
 std::string_view to_string(protocol p);
 
+/// A plain-text answer (errors a person reads: 401, 403, 404, 415...). `version` is the
+/// request's HTTP version (11 for 1.1).
+http_response text_response(unsigned version, bool keep_alive, http::status status,
+                            std::string text);
+
 /// What a session knows about its connection.
 struct connection_facts {
   protocol proto = protocol::wsman;
@@ -57,8 +62,6 @@ class router {
   std::uint64_t max_body() const { return max_body_; }
 
  private:
-  http_response text_response(const http_request& req, http::status status,
-                              std::string text) const;
   http_response soap_response(const http_request& req, wsman::reply&& r) const;
   http_response challenge(const http_request& req, const connection_facts& conn, bool stale,
                           const std::string& reason) const;
