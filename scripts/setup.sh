@@ -12,6 +12,8 @@ build_pkgs=(
   libpugixml-dev        # SOAP / CIM-XML DOM
   libssl-dev            # TLS, PBKDF2, digests, certificate generation
   libtomlplusplus-dev   # conf/vsnapd.toml with line/column diagnostics
+  libsqlite3-dev        # CIM repository persistence (snapshot metadata, jobs)
+  zlib1g-dev            # qcow2 compressed (deflate) clusters
   catch2                # unit and integration test framework (Catch2 v2)
 )
 # Test: the real clients the integration tests drive, and their helpers.
@@ -19,6 +21,7 @@ test_pkgs=(
   python3 python3-winrm # WinRM client (pywinrm), run with /usr/bin/python3
   wsl uuid-runtime      # openwsman-style shell client (wsl uses uuidgen)
   curl openssl ca-certificates
+  qemu-utils            # qemu-img: interoperability oracle for the qcow2 engine
 )
 
 want=("${build_pkgs[@]}" "${test_pkgs[@]}")

@@ -1,6 +1,4 @@
 #include "cimom/errc.hpp"
-#include "hypervisor/errc.hpp"
-#include "storage/errc.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -18,17 +16,4 @@ TEST_CASE("cim errc: every status has a distinct DSP0200 name and its numeric va
   }
   CHECK(static_cast<int>(vsnapd::cim::errc::not_found) == 6);
   CHECK(static_cast<int>(vsnapd::cim::errc::server_is_shutting_down) == 28);
-}
-
-TEST_CASE("storage and hv errc: every enumerator has a distinct name", "[storage][hypervisor][errc]") {
-  std::set<std::string_view> names;
-  for (auto e : vsnapd::storage::all_errcs) {
-    CHECK(names.insert(vsnapd::storage::to_string(e)).second);
-    CHECK(std::string(boost::system::error_code(e).category().name()) == "storage");
-  }
-  names.clear();
-  for (auto e : vsnapd::hv::all_errcs) {
-    CHECK(names.insert(vsnapd::hv::to_string(e)).second);
-    CHECK(std::string(boost::system::error_code(e).category().name()) == "hv");
-  }
 }
