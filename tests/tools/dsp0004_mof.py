@@ -547,6 +547,7 @@ class Compiler:
                 if str(override).lower() != key:
                     raise MofError(feat.where, f"{label} Override names a different feature")
                 _check_override(base, feat, label)
+                self._check_fixed_qualifiers(base, feat, label)
                 if base.type == "ref" and ns.cls(feat.ref_class) is not None and not ns.is_subclass(
                         feat.ref_class, base.ref_class):
                     raise MofError(feat.where, f"{label} narrows {base.ref_class} to unrelated {feat.ref_class}")
@@ -556,6 +557,24 @@ class Compiler:
         self._next()
         self._expect(";")
         ns.classes[name.lower()] = MofClass(name, superclass, quals, features, where)
+
+    def _check_fixed_qualifiers(self, base: Feature, feat: Feature, label: str) -> None:
+        """A qualifier with the DisableOverride flavor keeps the value the superclass gave it
+        (DSP0004): an override may repeat it but not change it, on the feature or any parameter."""
+        pairs = [(base, feat, label)]
+        if base.is_method:
+            pairs += [(b, f, f"{label}({f.name})") for b, f in zip(base.params, feat.params)]
+        for old, new, what in pairs:
+            for key, (name, value) in new.quals.items():
+                decl = self.ns().qualifiers[key]
+                # Only an explicitly inherited value is fixed: DMTF itself turns an inherited
+                # property into a key (InstanceID) by adding Key to an override.
+                if "disableoverride" not in decl.flavors or key not in old.quals:
+                    continue
+                inherited = old.quals[key][1]
+                if value != inherited:
+                    raise MofError(new.where, f"{what} changes {name} ({inherited!r} -> {value!r}), "
+                                              "which is DisableOverride")
 
     def _type_and_name(self, owner: str) -> tuple[str, str | None, str, str]:
         """Parses `type name` or `Class REF name`; returns (type, ref class, name, where)."""
