@@ -4,7 +4,8 @@
 Usage: check_schema_pywbem.py <repo root> [<shared dir>]   (shared defaults to <root>/../shared)
 
 1. Proves the independent compiler (tests/tools/dsp0004_mof.py) is worth trusting: it must
-   accept the whole DMTF CIM Schema 2.41 and reject each broken snippet of a table.
+   accept the whole DMTF CIM Schema 2.41 and reject each broken snippet of a table and each
+   invalid case of OpenPegasus's MOF compiler tests.
 2. Compiles every namespace entry file (schema/root_*.mof) in declaration order, failing on
    any error. When pywbem is importable (it is not packaged for Debian 12) its MOFCompiler
    compiles the same files as a second opinion.
@@ -258,6 +259,25 @@ NEGATIVE_CASES = [
      " [Association] class A_R { [Key] A_A REF R; };"
      " instance of A_B as $b { K = \"x\"; }; instance of A_R { R = $b; };", "not a A_A"),
 ]
+
+
+# OpenPegasus's invalid-MOF compiler tests (shared/schema/mof-tests-openpegasus): these four are
+# legal per its result.master (unknown pragmas only warn, spaces in Scope/Flavor lists are fine);
+# every other file there must be refused.
+PEGASUS_INVALID_DIR = "schema/mof-tests-openpegasus/pegasus/src/Pegasus/Compiler/tests/invalidMOF"
+PEGASUS_LEGAL = {"InvalidPragma1.mof", "InvalidPragma2.mof", "badQualifierDecl4.mof",
+                 "badQualifierDecl14.mof"}
+
+
+def check_pegasus_cases(c: Checks, folder: pathlib.Path) -> None:
+    cases = sorted(folder.glob("*.mof"))
+    c.expect(len(cases) >= 20, f"OpenPegasus invalid-MOF cases missing under {folder}")
+    for path in cases:
+        try:
+            mof.compile_files(path)
+            c.expect(path.name in PEGASUS_LEGAL, f"checker accepted OpenPegasus case {path.name}")
+        except mof.MofError as e:
+            c.expect(path.name not in PEGASUS_LEGAL, f"checker refused legal {path.name}: {e}")
 
 
 def check_compiler(c: Checks, schema: pathlib.Path, dmtf_entry: pathlib.Path) -> mof.Namespace | None:
@@ -633,6 +653,7 @@ def main() -> int:
         return 1
     c = Checks()
     dmtf = check_compiler(c, schema, dmtf_entry)
+    check_pegasus_cases(c, shared / PEGASUS_INVALID_DIR)
     comp = compile_schema(c, schema)
     pywbem_ran = False
     if comp is not None:
