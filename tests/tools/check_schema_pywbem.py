@@ -101,7 +101,8 @@ MSVM_ASSOCIATIONS = {
     "Msvm_LastAppliedSnapshot": ("CIM_LastAppliedSnapshot", {
         "Antecedent": "CIM_VirtualSystemSettingData", "Dependent": "CIM_ComputerSystem"}),
     "Msvm_ParentChildSettingData": ("CIM_Dependency", {
-        "Antecedent": "Msvm_VirtualSystemSettingData", "Dependent": "Msvm_VirtualSystemSettingData"}),
+        "Antecedent": "Msvm_VirtualSystemSettingData",
+        "Dependent": "Msvm_VirtualSystemSettingData"}),
     "Msvm_SettingsDefineState": ("CIM_SettingsDefineState", {
         "ManagedElement": "Msvm_ComputerSystem", "SettingData": "Msvm_VirtualSystemSettingData"}),
     "Msvm_AffectedJobElement": ("CIM_AffectedJobElement", {
@@ -244,12 +245,14 @@ NEGATIVE_CASES = [
     ("instance value of the wrong type",
      "class A_A { [Key] string K; uint8 N; }; instance of A_A { K = \"x\"; N = \"y\"; };",
      "is not a uint8"),
-    ("instance without its key", "class A_A { [Key] string K; }; instance of A_A { };", "lacks key"),
+    ("instance without its key", "class A_A { [Key] string K; }; instance of A_A { };",
+     "lacks key"),
     ("instance without a Required property",
      "class A_A { [Key] string K; [Required] string R; }; instance of A_A { K = \"x\"; };",
      "Required R"),
     ("two instances with the same keys",
-     "class A_A { [Key] string K; }; instance of A_A { K = \"x\"; }; instance of A_A { K = \"x\"; };",
+     "class A_A { [Key] string K; };"
+     " instance of A_A { K = \"x\"; }; instance of A_A { K = \"x\"; };",
      "defined twice"),
     ("alias used before it is defined",
      "class A_A { [Key] string K; }; [Association] class A_R { [Key] A_A REF R; };"
@@ -280,7 +283,8 @@ def check_pegasus_cases(c: Checks, folder: pathlib.Path) -> None:
             c.expect(path.name not in PEGASUS_LEGAL, f"checker refused legal {path.name}: {e}")
 
 
-def check_compiler(c: Checks, schema: pathlib.Path, dmtf_entry: pathlib.Path) -> mof.Namespace | None:
+def check_compiler(c: Checks, schema: pathlib.Path,
+                   dmtf_entry: pathlib.Path) -> mof.Namespace | None:
     dmtf = None
     try:
         dmtf = mof.compile_files(dmtf_entry, strict_order=True).ns()
@@ -377,7 +381,8 @@ def check_facts(c: Checks, comp: mof.Compiler) -> None:
                  "CIM_LastAppliedSnapshot", "CIM_HostedService", "CIM_ElementCapabilities",
                  "CIM_AffectedJobElement", "CIM_OwningJobElement", "CIM_SettingsDefineState",
                  "CIM_VirtualSystemSettingDataComponent"):
-        c.expect(v2.cls(name) is not None and v2.is_association(name), f"{name} is not an association")
+        c.expect(v2.cls(name) is not None and v2.is_association(name),
+                 f"{name} is not an association")
 
     # The snapshot service: five methods, Hyper-V parameters, DSP1044 / Msvm return codes.
     methods = v2.methods("Msvm_VirtualSystemSnapshotService")
@@ -401,7 +406,8 @@ def check_facts(c: Checks, comp: mof.Compiler) -> None:
     if create is not None:
         settings, stype = create.params[1], create.params[2]
         c.expect(settings.qual("EmbeddedInstance") == "Msvm_VirtualSystemSnapshotSettingData",
-                 "Msvm CreateSnapshot.SnapshotSettings must embed Msvm_VirtualSystemSnapshotSettingData")
+                 "Msvm CreateSnapshot.SnapshotSettings must embed "
+                 "Msvm_VirtualSystemSnapshotSettingData")
         vm, vs = stype.qual("ValueMap") or [], stype.qual("Values") or []
         c.expect(("2", "Full Snapshot") in zip(vm, vs) and ("3", "Disk Snapshot") in zip(vm, vs)
                  and ("32768", "Recovery Snapshot") in zip(vm, vs), f"SnapshotType ValueMap {vm}")
@@ -436,7 +442,8 @@ def check_facts(c: Checks, comp: mof.Compiler) -> None:
                          ("Parent", "string"), ("ConfigurationID", "string"),
                          ("CreationTime", "datetime"), ("IsSaved", "boolean")):
         p = vssd.get(pname.lower())
-        c.expect(p is not None and p.type == ptype, f"Msvm_VirtualSystemSettingData.{pname} {ptype}")
+        c.expect(p is not None and p.type == ptype,
+                 f"Msvm_VirtualSystemSettingData.{pname} {ptype}")
     vst = (vssd.get("virtualsystemtype") or mof.Feature("", "")).qual("ValueMap") or []
     for value in ("Microsoft:Hyper-V:System:Realized", "Microsoft:Hyper-V:Snapshot:Realized",
                   "Microsoft:Hyper-V:Snapshot:Recovery"):
@@ -458,7 +465,8 @@ def check_facts(c: Checks, comp: mof.Compiler) -> None:
     states = dict(zip(job["jobstate"].qual("ValueMap") or [], job["jobstate"].qual("Values") or []))
     c.expect(states.get("4") == "Running" and states.get("7") == "Completed"
              and states.get("10") == "Exception", f"JobState ValueMap {states}")
-    c.expect(job.get("timebeforeremoval") is not None and job["timebeforeremoval"].type == "datetime",
+    removal = job.get("timebeforeremoval")
+    c.expect(removal is not None and removal.type == "datetime",
              "Msvm_ConcreteJob.TimeBeforeRemoval")
     jm = v2.methods("Msvm_ConcreteJob")
     for mname in ("RequestStateChange", "GetError", "GetErrorEx", "KillJob"):
@@ -480,7 +488,8 @@ def check_facts(c: Checks, comp: mof.Compiler) -> None:
         if inst is None:
             continue
         c.expect(inst.get("RegisteredOrganization") == 2, f"{iid} RegisteredOrganization")
-        c.expect(inst.get("RegisteredName") == name, f"{iid} RegisteredName {inst.get('RegisteredName')}")
+        c.expect(inst.get("RegisteredName") == name,
+                 f"{iid} RegisteredName {inst.get('RegisteredName')}")
         c.expect(inst.get("RegisteredVersion") == "1.0.0", f"{iid} RegisteredVersion")
         c.expect(inst.get("AdvertiseTypes") in ([2], [3]), f"{iid} AdvertiseTypes")
     refs = set()
@@ -491,7 +500,8 @@ def check_facts(c: Checks, comp: mof.Compiler) -> None:
         if c.expect(isinstance(ante, mof.InstanceRef) and isinstance(dep, mof.InstanceRef),
                     "CIM_ReferencedProfile ends must be resolved aliases"):
             refs.add((ante.instance.get("InstanceID"), dep.instance.get("InstanceID")))
-    c.expect(refs == REFERENCED, f"referenced profiles {sorted(refs)}, expected {sorted(REFERENCED)}")
+    c.expect(refs == REFERENCED,
+             f"referenced profiles {sorted(refs)}, expected {sorted(REFERENCED)}")
     c.expect(interop.is_association("CIM_ElementConformsToProfile")
              and interop.properties("CIM_ElementConformsToProfile")["conformantstandard"].ref_class
              == "CIM_RegisteredProfile", "CIM_ElementConformsToProfile.ConformantStandard")
@@ -530,11 +540,12 @@ def _effective(f: mof.Feature, q: str):
 def _compare_feature(c: Checks, label: str, ours: mof.Feature, theirs: mof.Feature) -> None:
     c.expect((ours.type, ours.ref_class, ours.is_array, ours.default)
              == (theirs.type, theirs.ref_class, theirs.is_array, theirs.default),
-             f"{label}: type/default {ours.type} {ours.ref_class} {ours.default!r} differs from DMTF "
-             f"{theirs.type} {theirs.ref_class} {theirs.default!r}")
+             f"{label}: type/default {ours.type} {ours.ref_class} {ours.default!r} differs "
+             f"from DMTF {theirs.type} {theirs.ref_class} {theirs.default!r}")
     for q in COMPARED_QUALIFIERS + ["in", "out"]:
         c.expect(_effective(ours, q) == _effective(theirs, q),
-                 f"{label}: {q} {_effective(ours, q)!r} differs from DMTF {_effective(theirs, q)!r}")
+                 f"{label}: {q} {_effective(ours, q)!r} differs from DMTF "
+                 f"{_effective(theirs, q)!r}")
     if theirs.is_method:
         c.expect([p.name for p in ours.params] == [p.name for p in theirs.params],
                  f"{label}: parameters {[p.name for p in ours.params]}")
@@ -556,14 +567,15 @@ def check_against_dmtf(c: Checks, comp: mof.Compiler, dmtf: mof.Namespace) -> No
             if not c.expect(ref is not None, f"{cls.name} is not a DMTF 2.41 class"):
                 continue
             c.expect(cls.name == ref.name and cls.superclass == ref.superclass,
-                     f"{cls.name} : {cls.superclass} differs from DMTF {ref.name} : {ref.superclass}")
+                     f"{cls.name} : {cls.superclass} differs from DMTF "
+                     f"{ref.name} : {ref.superclass}")
             for q in COMPARED_QUALIFIERS:
                 c.expect(cls.qual(q) == ref.qual(q),
                          f"{cls.name}: class qualifier {q} {cls.qual(q)!r} vs DMTF {ref.qual(q)!r}")
             ours = {k for k in cls.features if (key, k) not in DMTF_ADDITIONS}
-            c.expect(ours == set(ref.features),
-                     f"{cls.name}: features differ from DMTF: missing "
-                     f"{sorted(set(ref.features) - ours)}, extra {sorted(ours - set(ref.features))}")
+            theirs = set(ref.features)
+            c.expect(ours == theirs, f"{cls.name}: features differ from DMTF: missing "
+                                     f"{sorted(theirs - ours)}, extra {sorted(ours - theirs)}")
             for fkey in ours & set(ref.features):
                 _compare_feature(c, f"{cls.name}.{cls.features[fkey].name}", cls.features[fkey],
                                  ref.features[fkey])

@@ -147,7 +147,7 @@ class Namespace:
         return {k: f for k, f in self.features(name).items() if f.is_method}
 
     def keys(self, name: str) -> list[str]:
-        """Key property names; Key is inherited (ToSubclass), so any declaration in the chain counts."""
+        """Key property names; Key is inherited (ToSubclass): a declaration anywhere counts."""
         keys = []
         for c in reversed(self.chain(name)):
             for f in c.features.values():
@@ -291,7 +291,8 @@ class Compiler:
     def _require_class(self, cname: str, where: str, what: str) -> None:
         if self.strict_order:
             if self.ns().cls(cname) is None and (self._defining or "").lower() != cname.lower():
-                raise MofError(where, f"{what} names class {cname}, not declared before it in {self.current}")
+                raise MofError(where, f"{what} names class {cname}, "
+                                      f"not declared before it in {self.current}")
         else:
             self._deferred.append((self.ns(), cname, where, what))
 
@@ -516,7 +517,8 @@ class Compiler:
         if superclass is not None:
             sup = ns.cls(superclass)
             if sup is None:
-                raise MofError(where, f"superclass {superclass} of {name} is not defined in {ns.name}")
+                raise MofError(where,
+                               f"superclass {superclass} of {name} is not defined in {ns.name}")
             superclass = sup.name  # keep the declared spelling
         is_assoc = "association" in rawquals and rawquals["association"][1][0] is not False
         is_ind = "indication" in rawquals and rawquals["indication"][1][0] is not False
@@ -543,16 +545,19 @@ class Compiler:
             if override is not None:
                 base = inherited.get(str(override).lower())
                 if base is None:
-                    raise MofError(feat.where, f"{label} overrides {override}, which {superclass} lacks")
+                    raise MofError(feat.where,
+                                   f"{label} overrides {override}, which {superclass} lacks")
                 if str(override).lower() != key:
                     raise MofError(feat.where, f"{label} Override names a different feature")
                 _check_override(base, feat, label)
                 self._check_fixed_qualifiers(base, feat, label)
                 if base.type == "ref" and ns.cls(feat.ref_class) is not None and not ns.is_subclass(
                         feat.ref_class, base.ref_class):
-                    raise MofError(feat.where, f"{label} narrows {base.ref_class} to unrelated {feat.ref_class}")
+                    raise MofError(feat.where, f"{label} narrows {base.ref_class} "
+                                               f"to unrelated {feat.ref_class}")
             elif key in inherited:
-                raise MofError(feat.where, f"{label} redeclares an inherited feature without Override")
+                raise MofError(feat.where,
+                               f"{label} redeclares an inherited feature without Override")
             features[key] = feat
         self._next()
         self._expect(";")
@@ -573,8 +578,8 @@ class Compiler:
                     continue
                 inherited = old.quals[key][1]
                 if value != inherited:
-                    raise MofError(new.where, f"{what} changes {name} ({inherited!r} -> {value!r}), "
-                                              "which is DisableOverride")
+                    raise MofError(new.where, f"{what} changes {name} ({inherited!r} -> "
+                                              f"{value!r}), which is DisableOverride")
 
     def _type_and_name(self, owner: str) -> tuple[str, str | None, str, str]:
         """Parses `type name` or `Class REF name`; returns (type, ref class, name, where)."""
@@ -708,7 +713,8 @@ class Compiler:
             if target is None:
                 raise MofError(where, f"alias ${value.name} is not defined (yet)")
             if not self.ns().is_subclass(target.classname, prop.ref_class):
-                raise MofError(where, f"${value.name} is a {target.classname}, not a {prop.ref_class}")
+                raise MofError(where,
+                               f"${value.name} is a {target.classname}, not a {prop.ref_class}")
             return InstanceRef(target)
         if isinstance(value, str) or value is None:
             return value  # an object path written out; not resolved
@@ -776,7 +782,8 @@ def _check_embedded(comp: Compiler, quals: dict, ftype: str, where: str, what: s
 
 def _check_override(base: Feature, feat: Feature, label: str) -> None:
     if base.is_method != feat.is_method:
-        raise MofError(feat.where, f"{label} overrides a {'method' if base.is_method else 'property'}")
+        kind = "method" if base.is_method else "property"
+        raise MofError(feat.where, f"{label} overrides a {kind}")
     if base.type != feat.type or base.is_array != feat.is_array:
         raise MofError(feat.where, f"{label} override changes the type")
     if base.is_method:
