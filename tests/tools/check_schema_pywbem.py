@@ -236,6 +236,7 @@ NEGATIVE_CASES = [
     ("non-integer ValueMap on an integer", "class A_A { [ValueMap { \"x\" }] uint16 P; };",
      "not an integer"),
     ("default out of range", "class A_A { uint8 P = 300; };", "is not a uint8"),
+    ("bad octal literal", "class A_A { uint8 P = 09; };", "octal"),
     ("malformed datetime default", "class A_A { datetime P = \"2024-01-01\"; };", "datetime"),
     ("instance of an abstract class",
      "[Abstract] class A_A { [Key] string K; }; instance of A_A { K = \"x\"; };", "abstract"),

@@ -236,7 +236,10 @@ def tokenize(text: str, filename: str) -> list[Token]:
         elif kind == "int":
             digits = raw.lstrip("+-")
             # DSP0004: a leading zero means octal.
-            val = int(digits, 8) if len(digits) > 1 and digits[0] == "0" else int(digits)
+            try:
+                val = int(digits, 8) if len(digits) > 1 and digits[0] == "0" else int(digits)
+            except ValueError:
+                raise MofError(where, f"{raw} is not a valid octal number") from None
             tokens.append(Token(kind, raw, -val if raw.startswith("-") else val, line))
         elif kind not in ("ws", "lcomment", "bcomment"):
             tokens.append(Token(kind, raw, raw, line))
