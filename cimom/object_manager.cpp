@@ -426,9 +426,10 @@ object_manager::~object_manager() = default;
 
 result<object_manager::registration*> object_manager::registration_for(
     std::string_view ns, std::string_view class_name, const class_decl*& cls) {
-  const std::string n = normalize_namespace(ns);
-  if (!repository_.has_namespace(n)) {
-    return fail(errc::invalid_namespace, "namespace " + n + " does not exist");
+  const std::string n(repository_.canonical_namespace(ns));
+  if (n.empty()) {
+    return fail(errc::invalid_namespace,
+                "namespace " + normalize_namespace(ns) + " does not exist");
   }
   cls = repository_.find_class(n, class_name);
   if (cls == nullptr) {
@@ -462,7 +463,7 @@ result<void> object_manager::register_association_provider(std::string_view ns,
                 "class " + cls->name + " has an association provider already");
   }
   reg->associations = &provider;
-  registries_[normalize_namespace(ns)].association_roots.push_back(cls);
+  registries_[std::string(repository_.canonical_namespace(ns))].association_roots.push_back(cls);
   return {};
 }
 
@@ -524,14 +525,15 @@ method_provider* object_manager::method_provider_for(const std::string& ns,
 
 result<std::string> object_manager::resolve_ns(const operation_context& ctx,
                                                std::string_view path_ns) const {
-  std::string ns = normalize_namespace(path_ns.empty() ? std::string_view(ctx.ns) : path_ns);
+  const std::string_view given = path_ns.empty() ? std::string_view(ctx.ns) : path_ns;
+  // The repository's spelling, so every path we hand out names the namespace the same way.
+  const std::string_view ns = repository_.canonical_namespace(given);
   if (ns.empty()) {
-    return fail(errc::invalid_namespace, "the operation names no namespace");
+    return fail(errc::invalid_namespace,
+                given.empty() ? std::string("the operation names no namespace")
+                              : "namespace " + normalize_namespace(given) + " does not exist");
   }
-  if (!repository_.has_namespace(ns)) {
-    return fail(errc::invalid_namespace, "namespace " + ns + " does not exist");
-  }
-  return ns;
+  return std::string(ns);
 }
 
 result<const class_decl*> object_manager::find_class(const std::string& ns,
@@ -688,7 +690,8 @@ result<object_path> object_manager::create_instance(const operation_context& ctx
   operation_context op = ctx;
   op.ns = ns;
   auto created = VSNAPD_TRY(provider->create_instance(op, *cls, checked));
-  const std::string created_ns = created.ns().empty() ? ns : normalize_namespace(created.ns());
+  const std::string created_ns =
+      created.ns().empty() ? ns : std::string(repository_.canonical_namespace(created.ns()));
   const class_decl* created_cls = repository_.find_class(created_ns, created.class_name());
   if (created_cls == nullptr) {
     return fail(errc::failed, "the provider of " + cls->name + " returned the path " +

@@ -10,15 +10,22 @@ namespace vsnapd::cim {
 static_instance_provider::static_instance_provider(const class_repository& repository)
     : repository_(repository) {}
 
+std::string static_instance_provider::ns_of(const operation_context& ctx) const {
+  // The object manager passes the repository's spelling already; other callers may not.
+  const std::string_view canonical = repository_.canonical_namespace(ctx.ns);
+  return canonical.empty() ? normalize_namespace(ctx.ns) : std::string(canonical);
+}
+
 std::string static_instance_provider::store_key(std::string_view ns, std::string_view class_name) {
   // '\n' cannot occur in a namespace or class name, so the pair maps to one key.
   return fold_name(normalize_namespace(ns)) + '\n' + fold_name(class_name);
 }
 
 result<object_path> static_instance_provider::add(std::string_view ns, const instance& inst) {
-  const std::string n = normalize_namespace(ns);
-  if (!repository_.has_namespace(n)) {
-    return fail(errc::invalid_namespace, "namespace " + n + " does not exist");
+  const std::string n(repository_.canonical_namespace(ns));
+  if (n.empty()) {
+    return fail(errc::invalid_namespace,
+                "namespace " + normalize_namespace(ns) + " does not exist");
   }
   const class_decl* cls = repository_.find_class(n, inst.class_name());
   if (cls == nullptr) {
@@ -88,7 +95,7 @@ result<instance> static_instance_provider::get_instance(const operation_context&
                                                         const class_decl& cls,
                                                         const object_path& path) {
   std::shared_lock lock(mutex_);
-  const instance* found = find(normalize_namespace(ctx.ns), cls, path);
+  const instance* found = find(ns_of(ctx), cls, path);
   if (found == nullptr) {
     return fail(errc::not_found, "no instance " + path.to_string());
   }
@@ -115,14 +122,14 @@ result<object_path> static_instance_provider::create_instance(const operation_co
                                                               const class_decl& cls,
                                                               const instance& inst) {
   std::unique_lock lock(mutex_);
-  return insert(normalize_namespace(ctx.ns), cls, inst);
+  return insert(ns_of(ctx), cls, inst);
 }
 
 result<void> static_instance_provider::modify_instance(const operation_context& ctx,
                                                        const class_decl& cls,
                                                        const instance& inst,
                                                        const property_list& properties) {
-  const std::string ns = normalize_namespace(ctx.ns);
+  const std::string ns = ns_of(ctx);
   auto path = VSNAPD_TRY(inst.path(ns, cls));
   std::unique_lock lock(mutex_);
   instance* found = find(ns, cls, path);
@@ -142,7 +149,7 @@ result<void> static_instance_provider::modify_instance(const operation_context& 
 result<void> static_instance_provider::delete_instance(const operation_context& ctx,
                                                        const class_decl& cls,
                                                        const object_path& path) {
-  const std::string ns = normalize_namespace(ctx.ns);
+  const std::string ns = ns_of(ctx);
   std::unique_lock lock(mutex_);
   const instance* found = find(ns, cls, path);
   if (found == nullptr) {

@@ -57,6 +57,8 @@ class static_instance_provider final : public instance_provider, public associat
   /// Instances of one class in one namespace, keyed (and ordered) by canonical path.
   using class_store = std::map<std::string, instance>;
 
+  /// The namespace of an operation, spelled as the repository spells it.
+  std::string ns_of(const operation_context& ctx) const;
   static std::string store_key(std::string_view ns, std::string_view class_name);
   /// The stored instance at `path` (of `cls` or, for a superclass path, of a subclass), or null.
   /// Precondition: mutex_ held.

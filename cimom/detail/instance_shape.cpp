@@ -16,7 +16,7 @@ result<object_path> coerce_path(const class_repository& repo, const std::string&
                                 const class_decl& cls, const object_path& path, int depth);
 
 // A reference key's value as a path, coerced when its class is known (so that it compares
-// equal to the typed paths providers build); unknown classes are left as the client wrote them.
+// equal to the typed paths providers build); paths of unknown classes are left as written.
 result<value> coerce_reference(const class_repository& repo, const std::string& ns,
                                const value& v, int depth) {
   const auto* ref = v.get_if<reference>();
@@ -24,15 +24,15 @@ result<value> coerce_reference(const class_repository& repo, const std::string& 
     return v;
   }
   const object_path& nested = **ref;
-  const std::string nested_ns = nested.ns().empty() ? ns : normalize_namespace(nested.ns());
-  const class_decl* nested_cls = repo.find_class(nested_ns, nested.class_name());
+  const std::string nested_ns(nested.ns().empty() ? std::string_view(ns)
+                                                 : repo.canonical_namespace(nested.ns()));
+  const class_decl* nested_cls =
+      nested_ns.empty() ? nullptr : repo.find_class(nested_ns, nested.class_name());
   if (nested_cls == nullptr) {
     return v;
   }
+  // A relative reference is made absolute, so that every spelling of one path prints the same.
   auto coerced = VSNAPD_TRY(coerce_path(repo, nested_ns, *nested_cls, nested, depth + 1));
-  if (nested.ns().empty()) {
-    coerced.set_ns("");  // keep a relative reference relative, as the client sent it
-  }
   return value(scalar(std::make_shared<const object_path>(std::move(coerced))));
 }
 

@@ -18,7 +18,8 @@ namespace vsnapd::cim::detail {
 /// `path` (an instance path of `cls` in `ns`) with every key converted to its key property's
 /// type and spelled as the schema spells it, the class named as the schema does, the namespace
 /// set to `ns` and the host dropped. Reference keys are parsed and, when their class is known,
-/// coerced recursively. A keyless class accepts a singleton or key-less path.
+/// coerced recursively (and given the namespace `ns` when they have none). A keyless class
+/// accepts a singleton or a key-less path.
 /// @return errc::invalid_parameter naming the missing, unknown or mistyped key.
 result<object_path> coerce_instance_path(const class_repository& repo, const std::string& ns,
                                          const class_decl& cls, const object_path& path);
