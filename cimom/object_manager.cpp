@@ -674,7 +674,7 @@ result<object_path> object_manager::create_instance(const operation_context& ctx
     return fail(errc::not_supported, "class " + cls->name + " is abstract and has no instances");
   }
   instance checked(cls->name);
-  if (auto r = detail::check_properties(*cls, inst, checked); !r) {
+  if (auto r = detail::check_properties(repository_, ns, *cls, inst, checked); !r) {
     return r.error();
   }
   // Absent properties take the class's default (DSP0004: defaults apply at creation).
@@ -705,7 +705,7 @@ result<void> object_manager::modify_instance(const operation_context& ctx,
                                              const property_list& properties) const {
   auto [cls, coerced] = VSNAPD_TRY(resolve_instance_path(ctx, path));
   instance checked(cls->name);
-  if (auto r = detail::check_properties(*cls, inst, checked); !r) {
+  if (auto r = detail::check_properties(repository_, coerced.ns(), *cls, inst, checked); !r) {
     return r.error();
   }
   if (auto r = check_keys_unchanged(*cls, coerced, checked); !r) {

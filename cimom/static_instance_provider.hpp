@@ -54,15 +54,24 @@ class static_instance_provider final : public instance_provider, public associat
                                                       std::string_view role) override;
 
  private:
-  /// Instances of one class in one namespace, keyed (and ordered) by canonical path.
-  using class_store = std::map<std::string, instance>;
+  /// Instances of one class in one namespace, keyed (and ordered) by canonical path, and an
+  /// index from the keys of every path their references hold to the instances holding them,
+  /// so that References does not scan every association instance.
+  struct class_store {
+    std::map<std::string, instance> instances;
+    std::unordered_multimap<std::string, std::string> by_reference;
+  };
+  using entry = std::pair<class_store*, std::map<std::string, instance>::iterator>;
 
   /// The namespace of an operation, spelled as the repository spells it.
   std::string ns_of(const operation_context& ctx) const;
   static std::string store_key(std::string_view ns, std::string_view class_name);
-  /// The stored instance at `path` (of `cls` or, for a superclass path, of a subclass), or null.
-  /// Precondition: mutex_ held.
-  instance* find(const std::string& ns, const class_decl& cls, const object_path& path);
+  /// The index key of a path: its key bindings only (a reference may name the class differently).
+  static std::string reference_key(const object_path& path);
+  static void index(class_store& store, const std::string& key, const instance& inst, bool add);
+  /// The stored instance at `path` (of `cls` or, for a superclass path, of a subclass).
+  /// Precondition: mutex_ held. @return a null store when there is none.
+  entry find(const std::string& ns, const class_decl& cls, const object_path& path);
   result<object_path> insert(const std::string& ns, const class_decl& cls, instance inst);
 
   const class_repository& repository_;

@@ -17,8 +17,8 @@ result<object_path> coerce_path(const class_repository& repo, const std::string&
 
 // A reference key's value as a path, coerced when its class is known (so that it compares
 // equal to the typed paths providers build); paths of unknown classes are left as written.
-result<value> coerce_reference(const class_repository& repo, const std::string& ns,
-                               const value& v, int depth) {
+result<value> coerce_reference_at(const class_repository& repo, const std::string& ns,
+                                  const value& v, int depth) {
   const auto* ref = v.get_if<reference>();
   if (ref == nullptr || *ref == nullptr || depth >= max_reference_depth) {
     return v;
@@ -55,7 +55,7 @@ result<object_path> coerce_path(const class_repository& repo, const std::string&
       return fail(errc::invalid_parameter, "key " + cls.name + "." + decl->name + " is NULL");
     }
     if (decl->is_reference()) {
-      converted = VSNAPD_TRY(coerce_reference(repo, ns, *converted, depth));
+      converted = VSNAPD_TRY(coerce_reference_at(repo, ns, *converted, depth));
     }
     out.set_key(decl->name, std::move(*converted));
   }
@@ -87,6 +87,10 @@ bool same_key_value(const value& ref_value, const value& target_value) {
 result<object_path> coerce_instance_path(const class_repository& repo, const std::string& ns,
                                          const class_decl& cls, const object_path& path) {
   return coerce_path(repo, ns, cls, path, 0);
+}
+
+result<value> coerce_reference(const class_repository& repo, const std::string& ns, const value& v) {
+  return coerce_reference_at(repo, ns, v, 0);
 }
 
 bool classes_compatible(const class_repository& repo, const std::string& ns, std::string_view a,
@@ -165,7 +169,8 @@ result<void> complete_instance(const class_decl& cls, instance& inst) {
   return {};
 }
 
-result<void> check_properties(const class_decl& cls, const instance& in, instance& out) {
+result<void> check_properties(const class_repository& repo, const std::string& ns,
+                              const class_decl& cls, const instance& in, instance& out) {
   for (const auto& p : in.properties()) {
     const property_decl* decl = cls.property(p.name);
     if (decl == nullptr) {
@@ -180,6 +185,14 @@ result<void> check_properties(const class_decl& cls, const instance& in, instanc
     if (!converted) {
       return fail(errc::invalid_parameter,
                   "property " + cls.name + "." + decl->name + ": " + converted.error().description);
+    }
+    if (decl->is_reference()) {
+      auto coerced = coerce_reference(repo, ns, *converted);
+      if (!coerced) {
+        return fail(errc::invalid_parameter, "property " + cls.name + "." + decl->name + ": " +
+                                                 coerced.error().description);
+      }
+      converted = std::move(*coerced);
     }
     out.set(decl->name, std::move(*converted));
   }

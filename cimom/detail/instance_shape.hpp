@@ -24,6 +24,10 @@ namespace vsnapd::cim::detail {
 result<object_path> coerce_instance_path(const class_repository& repo, const std::string& ns,
                                          const class_decl& cls, const object_path& path);
 
+/// A reference value with its path coerced as coerce_instance_path does (when its class is
+/// known in its namespace, or `ns` for a relative path); any other value is returned as is.
+result<value> coerce_reference(const class_repository& repo, const std::string& ns, const value& v);
+
 /// True when `a` is `b` or either class derives from the other (a reference typed with a
 /// superclass can point at a subclass instance; a client may name a subclass instance through
 /// its superclass). An empty name (untyped reference) is compatible with everything.
@@ -42,9 +46,11 @@ bool refers_to(const class_repository& repo, const object_path& ref, const objec
 result<void> complete_instance(const class_decl& cls, instance& inst);
 
 /// Checks the property values a client sent against `cls` and adds them to `out`, converted to
-/// their declared types and spelled as the schema spells them.
+/// their declared types and spelled as the schema spells them; references are coerced as by
+/// coerce_reference.
 /// @return errc::invalid_parameter naming an unknown, repeated or mistyped property.
-result<void> check_properties(const class_decl& cls, const instance& in, instance& out);
+result<void> check_properties(const class_repository& repo, const std::string& ns,
+                              const class_decl& cls, const instance& in, instance& out);
 
 /// Adds to `inst` every property of `cls` it lacks, with the declared default or a typed NULL.
 void add_defaults(const class_decl& cls, instance& inst);
