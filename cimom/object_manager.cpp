@@ -354,9 +354,11 @@ class associators_cursor final : public association_cursor<T> {
       return {};  // the provider returned an association that does not touch the source
     }
     for (const auto* far : cls.references()) {
-      if (std::find(source_roles.begin(), source_roles.end(), cls.property(far->name)) !=
-              source_roles.end() ||
-          (!result_role_.empty() && !name_equal(far->name, result_role_))) {
+      // By name: `cls` may be a subclass of the candidate class, with its own property copies.
+      const bool is_source_role =
+          std::any_of(source_roles.begin(), source_roles.end(),
+                      [&](const property_decl* r) { return name_equal(r->name, far->name); });
+      if (is_source_role || (!result_role_.empty() && !name_equal(far->name, result_role_))) {
         continue;
       }
       const value* v = assoc.get(far->name);
@@ -726,9 +728,12 @@ result<void> object_manager::modify_instance(const operation_context& ctx,
       names.push_back(decl->name);
     }
   } else {
-    // DSP0200: without a PropertyList, the properties of ModifiedInstance are modified.
+    // DSP0200: without a PropertyList, the properties of ModifiedInstance are modified (its
+    // keys only identify the instance).
     for (const auto& p : checked.properties()) {
-      names.push_back(p.name);
+      if (!cls->property(p.name)->is_key()) {
+        names.push_back(p.name);
+      }
     }
   }
   for (const auto& n : names) {
