@@ -9,12 +9,21 @@
 #include <catch2/catch.hpp>
 
 #include <initializer_list>
+#include <ostream>
 #include <sstream>
+#include <type_traits>
 #include <string>
 
-// Catch prints a failed REQUIRE(result) through this: "ok", or the CIM error (many value types
-// have no operator<<, which Boost's own printer would need).
+namespace vsnapd::cim::test {
 template <class T>
+concept streamable = requires(std::ostream& os, const T& t) { os << t; };
+}  // namespace vsnapd::cim::test
+
+// Catch prints a failed REQUIRE(result) through this: "ok", or the CIM error. Only for value
+// types without operator<< (which Boost's own printer needs), so every test file that prints
+// other results keeps using the one primary template.
+template <class T>
+  requires(!std::is_void_v<T> && !vsnapd::cim::test::streamable<T>)
 struct Catch::StringMaker<boost::system::result<T, vsnapd::cim::error>> {
   static std::string convert(const boost::system::result<T, vsnapd::cim::error>& r) {
     if (r) {
