@@ -138,11 +138,12 @@ namespace {
 class enumerate_cursor final : public named_instance_cursor {
  public:
   enumerate_cursor(instance_walk walk, std::string ns, const class_decl* restrict_to,
-                   property_list properties)
+                   property_list properties, bool keep_keys)
       : walk_(std::move(walk)),
         ns_(std::move(ns)),
         restrict_to_(restrict_to),
-        properties_(std::move(properties)) {}
+        properties_(std::move(properties)),
+        keep_keys_(keep_keys) {}
 
   result<bool> next(std::vector<named_instance>& batch, std::size_t max) override {
     buffer_.clear();
@@ -150,7 +151,7 @@ class enumerate_cursor final : public named_instance_cursor {
     const bool more = VSNAPD_TRY(walk_.next(buffer_, classes_, max));
     for (std::size_t i = 0; i < buffer_.size(); ++i) {
       auto path = VSNAPD_TRY(buffer_[i].path(ns_, *classes_[i]));
-      detail::filter_instance(buffer_[i], restrict_to_, properties_);
+      detail::filter_instance(buffer_[i], restrict_to_, properties_, keep_keys_ ? &path : nullptr);
       batch.push_back(named_instance{std::move(path), std::move(buffer_[i])});
     }
     return more;
@@ -161,6 +162,7 @@ class enumerate_cursor final : public named_instance_cursor {
   std::string ns_;
   const class_decl* restrict_to_;
   property_list properties_;
+  bool keep_keys_;
   std::vector<instance> buffer_;  // reused across batches: one batch of instances at a time
   std::vector<const class_decl*> classes_;
 };
@@ -306,8 +308,10 @@ class association_cursor : public cursor<T> {
 template <class T>
 class references_cursor final : public association_cursor<T> {
  public:
-  references_cursor(association_walk walk, property_list properties)
-      : association_cursor<T>(std::move(walk)), properties_(std::move(properties)) {}
+  references_cursor(association_walk walk, property_list properties, bool keep_keys)
+      : association_cursor<T>(std::move(walk)),
+        properties_(std::move(properties)),
+        keep_keys_(keep_keys) {}
 
  protected:
   result<void> emit(instance assoc, const association_candidate&, const class_decl& cls) override {
@@ -315,7 +319,7 @@ class references_cursor final : public association_cursor<T> {
     if constexpr (std::is_same_v<T, object_path>) {
       this->pending_.push_back(std::move(path));
     } else {
-      detail::filter_instance(assoc, nullptr, properties_);
+      detail::filter_instance(assoc, nullptr, properties_, keep_keys_ ? &path : nullptr);
       this->pending_.push_back(named_instance{std::move(path), std::move(assoc)});
     }
     return {};
@@ -323,6 +327,7 @@ class references_cursor final : public association_cursor<T> {
 
  private:
   property_list properties_;
+  bool keep_keys_;
 };
 
 /// Associators / AssociatorNames: the far ends of each association instance.
@@ -330,11 +335,12 @@ template <class T>
 class associators_cursor final : public association_cursor<T> {
  public:
   associators_cursor(association_walk walk, std::string result_class, std::string result_role,
-                     property_list properties)
+                     property_list properties, bool keep_keys)
       : association_cursor<T>(std::move(walk)),
         result_class_(std::move(result_class)),
         result_role_(std::move(result_role)),
-        properties_(std::move(properties)) {}
+        properties_(std::move(properties)),
+        keep_keys_(keep_keys) {}
 
  protected:
   result<void> emit(instance assoc, const association_candidate& candidate,
@@ -407,7 +413,7 @@ class associators_cursor final : public association_cursor<T> {
           !repo.is_a(target_ns, got->inst.class_name(), result_class_)) {
         return {};
       }
-      detail::filter_instance(got->inst, nullptr, properties_);
+      detail::filter_instance(got->inst, nullptr, properties_, keep_keys_ ? &got->path : nullptr);
       this->pending_.push_back(std::move(*got));
       return {};
     }
@@ -416,6 +422,7 @@ class associators_cursor final : public association_cursor<T> {
   std::string result_class_;
   std::string result_role_;
   property_list properties_;
+  bool keep_keys_;
 };
 
 }  // namespace
@@ -641,7 +648,8 @@ result<instance> object_manager::get_instance(const operation_context& ctx,
                                               const object_path& path,
                                               const get_instance_options& options) const {
   auto got = VSNAPD_TRY(get_named_instance(ctx, path));
-  detail::filter_instance(got.inst, nullptr, options.properties);
+  detail::filter_instance(got.inst, nullptr, options.properties,
+                          options.keep_keys ? &got.path : nullptr);
   return std::move(got.inst);
 }
 
@@ -650,12 +658,15 @@ result<std::unique_ptr<named_instance_cursor>> object_manager::enumerate_instanc
     const enumerate_instances_options& options) const {
   std::string ns = VSNAPD_TRY(resolve_ns(ctx, {}));
   const class_decl* cls = VSNAPD_TRY(find_class(ns, class_name));
-  auto classes = repository_.subclasses(ns, cls->name, true);
+  std::vector<const class_decl*> classes;
+  if (options.include_subclasses) {
+    classes = repository_.subclasses(ns, cls->name, true);
+  }
   classes.insert(classes.begin(), cls);
   instance_walk walk(*this, ctx, ns, std::move(classes));
   return std::make_unique<enumerate_cursor>(std::move(walk), std::move(ns),
                                             options.deep_inheritance ? nullptr : cls,
-                                            options.properties);
+                                            options.properties, options.keep_keys);
 }
 
 result<std::unique_ptr<path_cursor>> object_manager::enumerate_instance_names(
@@ -847,7 +858,8 @@ result<std::unique_ptr<named_instance_cursor>> object_manager::associators(
   auto walk = VSNAPD_TRY(start_association_walk(ctx, source, options.assoc_class, options.role,
                                                 options.result_class, options.result_role, true));
   return std::make_unique<associators_cursor<named_instance>>(
-      std::move(walk), options.result_class, options.result_role, options.properties);
+      std::move(walk), options.result_class, options.result_role, options.properties,
+      options.keep_keys);
 }
 
 result<std::unique_ptr<path_cursor>> object_manager::associator_names(
@@ -856,7 +868,7 @@ result<std::unique_ptr<path_cursor>> object_manager::associator_names(
   auto walk = VSNAPD_TRY(start_association_walk(ctx, source, options.assoc_class, options.role,
                                                 options.result_class, options.result_role, true));
   return std::make_unique<associators_cursor<object_path>>(std::move(walk), options.result_class,
-                                                           options.result_role, std::nullopt);
+                                                           options.result_role, std::nullopt, false);
 }
 
 result<std::unique_ptr<named_instance_cursor>> object_manager::references(
@@ -864,7 +876,8 @@ result<std::unique_ptr<named_instance_cursor>> object_manager::references(
     const references_options& options) const {
   auto walk = VSNAPD_TRY(
       start_association_walk(ctx, source, options.result_class, options.role, {}, {}, false));
-  return std::make_unique<references_cursor<named_instance>>(std::move(walk), options.properties);
+  return std::make_unique<references_cursor<named_instance>>(std::move(walk), options.properties,
+                                                             options.keep_keys);
 }
 
 result<std::unique_ptr<path_cursor>> object_manager::reference_names(
@@ -872,7 +885,7 @@ result<std::unique_ptr<path_cursor>> object_manager::reference_names(
     const references_options& options) const {
   auto walk = VSNAPD_TRY(
       start_association_walk(ctx, source, options.result_class, options.role, {}, {}, false));
-  return std::make_unique<references_cursor<object_path>>(std::move(walk), std::nullopt);
+  return std::make_unique<references_cursor<object_path>>(std::move(walk), std::nullopt, false);
 }
 
 // ----------------------------------------------------------------------------------------------

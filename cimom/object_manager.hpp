@@ -65,6 +65,9 @@ struct enumerate_classes_options {
 /// qualifiers or class origins here, and LocalOnly is treated as false (as DSP0200 advises).
 struct get_instance_options {
   property_list properties;
+  /// Keep the key properties even when `properties` leaves them out. DSP0200 does not (the
+  /// path carries them); WS-Man clients such as wsl look for them in the instance.
+  bool keep_keys = false;
 };
 
 /// EnumerateInstances options (DSP0200 section 5.3.2.11).
@@ -73,6 +76,9 @@ struct enumerate_instances_options {
   /// (subclass instances included) is restricted to the properties of the requested class.
   bool deep_inheritance = true;
   property_list properties;
+  bool keep_keys = false;  ///< as get_instance_options::keep_keys
+  /// false: instances of exactly the requested class only (DSP0227 PolymorphismMode None).
+  bool include_subclasses = true;
 };
 
 /// Associators / AssociatorNames options (DSP0200 sections 5.3.2.14 and 5.3.2.15). Empty strings
@@ -83,6 +89,7 @@ struct associators_options {
   std::string role;          ///< the reference property the source plays in the association
   std::string result_role;   ///< the reference property the result plays
   property_list properties;
+  bool keep_keys = false;  ///< as get_instance_options::keep_keys
 };
 
 /// References / ReferenceNames options (DSP0200 sections 5.3.2.16 and 5.3.2.17). Empty strings
@@ -91,6 +98,7 @@ struct references_options {
   std::string result_class;  ///< each association instance is of this class (or a subclass)
   std::string role;          ///< the reference property the source plays
   property_list properties;
+  bool keep_keys = false;  ///< as get_instance_options::keep_keys
 };
 
 /// Routes DSP0200 operations to providers, validating against and shaping by the schema.

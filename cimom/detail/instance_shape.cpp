@@ -213,11 +213,15 @@ bool list_contains(const std::vector<std::string>& list, std::string_view name) 
                      [&](const std::string& n) { return name_equal(n, name); });
 }
 
-void filter_instance(instance& inst, const class_decl* restrict_to, const property_list& properties) {
+void filter_instance(instance& inst, const class_decl* restrict_to, const property_list& properties,
+                     const object_path* keep_keys_of) {
   if (restrict_to == nullptr && !properties) {
     return;
   }
   std::erase_if(inst.properties(), [&](const property_value& p) {
+    if (keep_keys_of != nullptr && keep_keys_of->key(p.name) != nullptr) {
+      return false;
+    }
     return (restrict_to != nullptr && restrict_to->property(p.name) == nullptr) ||
            (properties && !list_contains(*properties, p.name));
   });

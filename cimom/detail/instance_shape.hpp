@@ -56,8 +56,10 @@ result<void> check_properties(const class_repository& repo, const std::string& n
 void add_defaults(const class_decl& cls, instance& inst);
 
 /// Removes the properties that `restrict_to` does not declare (when not null: shallow
-/// enumeration) and those `properties` does not name (when set: a PropertyList).
-void filter_instance(instance& inst, const class_decl* restrict_to, const property_list& properties);
+/// enumeration) and those `properties` does not name (when set: a PropertyList), except the
+/// keys of `keep_keys_of` (when not null).
+void filter_instance(instance& inst, const class_decl* restrict_to, const property_list& properties,
+                     const object_path* keep_keys_of = nullptr);
 
 /// True when `list` names `name` (case-insensitively).
 bool list_contains(const std::vector<std::string>& list, std::string_view name);

@@ -234,6 +234,15 @@ TEST_CASE("object_manager: deep enumeration returns subclass instances with thei
         strings{"host", "s1", "s2", "s3", "sp1", "vm1", "vm2"});
 }
 
+TEST_CASE("object_manager: enumeration without subclasses returns the class's own instances",
+          "[cimom][object_manager]") {
+  fixture f;
+  const auto items = f.enumerate("Test_System", {.include_subclasses = false});
+  CHECK(keys_of(items) == strings{"host"});
+  CHECK(f.systems.enumerate_calls("Test_VirtualSystem") == 0);
+  CHECK(f.special.enumerate_calls("Test_SpecialSystem") == 0);
+}
+
 TEST_CASE("object_manager: shallow enumeration restricts every instance to the requested class",
           "[cimom][object_manager]") {
   fixture f;
@@ -309,6 +318,25 @@ TEST_CASE("object_manager: property lists filter instances but paths keep their 
       CHECK(property_names(item.inst) == strings{"Count"});
       CHECK(item.path.key("Name") != nullptr);
     }
+  }
+  SECTION("keys kept on request (WS-Man)") {
+    auto vm1 = f.om.get_instance(f.ctx, path_of("Test_VirtualSystem.Name=\"vm1\""),
+                                 {.properties = strings{"VmState"}, .keep_keys = true});
+    REQUIRE(vm1);
+    CHECK(property_names(*vm1) == strings{"Name", "VmState"});
+    const auto items = f.enumerate("Test_System", {.properties = strings{}, .keep_keys = true});
+    for (const auto& item : items) {
+      CHECK(property_names(item.inst) == strings{"Name"});
+    }
+    const auto refs = f.references("Test_VirtualSystem.Name=\"vm2\"",
+                                   {.properties = strings{"Note"}, .keep_keys = true});
+    REQUIRE(refs.size() == 1);
+    CHECK(property_names(refs[0].inst) == strings{"ManagedElement", "SettingData", "Note"});
+    const auto far = f.associators("Test_Setting.InstanceID=\"s1\"",
+                                   {.result_class = "Test_Setting", .properties = strings{},
+                                    .keep_keys = true});
+    REQUIRE(far.size() == 1);
+    CHECK(property_names(far[0].inst) == strings{"InstanceID"});
   }
   SECTION("shallow and a property list together") {
     const auto items = f.enumerate("Test_System", {.deep_inheritance = false,
