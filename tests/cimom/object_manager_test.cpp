@@ -982,7 +982,7 @@ TEST_CASE("object_manager: 100,000 instances stream through in batches, never al
 TEST_CASE("object_manager: concurrent operations from several threads", "[cimom][object_manager]") {
   fixture f;
   constexpr int threads = 4;
-  constexpr int rounds = 100;
+  constexpr int rounds = 50;
   std::atomic<int> failures{0};
   const object_path vm1 = path_of("Test_System.Name=\"vm1\"");
   const object_path s2 = path_of("Test_Setting.InstanceID=\"s2\"");

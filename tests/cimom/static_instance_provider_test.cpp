@@ -140,10 +140,12 @@ TEST_CASE("static_instance_provider: readers and writers on several threads",
   std::vector<std::thread> pool;
   for (int t = 0; t < 4; ++t) {
     pool.emplace_back([&, t] {
-      for (int i = 0; i < 200; ++i) {
+      for (int i = 0; i < 100; ++i) {
         const std::string id = std::to_string(t) + "/" + std::to_string(i);
         auto added = p.add(test_ns, instance("Test_Setting").set("InstanceID", value(std::string_view(id))));
-        if (!added || !p.get_instance(ctx, setting, *added) || !p.enumerate_instances(ctx, setting)) {
+        // Enumeration copies the whole class: now and then is enough to race with the writers.
+        if (!added || !p.get_instance(ctx, setting, *added) ||
+            (i % 10 == 0 && !p.enumerate_instances(ctx, setting))) {
           ++failures;
         }
         if (i % 2 == 0 && (!added || !p.delete_instance(ctx, setting, *added))) {
@@ -156,5 +158,5 @@ TEST_CASE("static_instance_provider: readers and writers on several threads",
     th.join();
   }
   CHECK(failures == 0);
-  CHECK(p.size() == 4 * 100);
+  CHECK(p.size() == 4 * 50);
 }
