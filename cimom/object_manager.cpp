@@ -65,6 +65,18 @@ class_decl shape_class(const class_decl& cls, bool local_only, bool include_qual
   return out;
 }
 
+// The path of an instance a provider returned. A missing or NULL key there is the provider's
+// bug, not the client's, so it is reported as failed rather than invalid_parameter.
+result<object_path> provider_path(const instance& inst, const std::string& ns,
+                                  const class_decl& cls) {
+  auto path = inst.path(ns, cls);
+  if (!path) {
+    return fail(errc::failed, "the provider of " + cls.name + " returned an instance without its "
+                              "keys: " + path.error().description);
+  }
+  return path;
+}
+
 // Every key property of `cls` that `inst` carries equals the one in `path`.
 result<void> check_keys_unchanged(const class_decl& cls, const object_path& path, instance& inst) {
   for (const auto* key : cls.keys()) {
@@ -150,7 +162,7 @@ class enumerate_cursor final : public named_instance_cursor {
     classes_.clear();
     const bool more = VSNAPD_TRY(walk_.next(buffer_, classes_, max));
     for (std::size_t i = 0; i < buffer_.size(); ++i) {
-      auto path = VSNAPD_TRY(buffer_[i].path(ns_, *classes_[i]));
+      auto path = VSNAPD_TRY(provider_path(buffer_[i], ns_, *classes_[i]));
       detail::filter_instance(buffer_[i], restrict_to_, properties_, keep_keys_ ? &path : nullptr);
       batch.push_back(named_instance{std::move(path), std::move(buffer_[i])});
     }
@@ -178,7 +190,7 @@ class enumerate_names_cursor final : public path_cursor {
     classes_.clear();
     const bool more = VSNAPD_TRY(walk_.next(buffer_, classes_, max));
     for (std::size_t i = 0; i < buffer_.size(); ++i) {
-      batch.push_back(VSNAPD_TRY(buffer_[i].path(ns_, *classes_[i])));
+      batch.push_back(VSNAPD_TRY(provider_path(buffer_[i], ns_, *classes_[i])));
     }
     return more;
   }
@@ -315,7 +327,7 @@ class references_cursor final : public association_cursor<T> {
 
  protected:
   result<void> emit(instance assoc, const association_candidate&, const class_decl& cls) override {
-    auto path = VSNAPD_TRY(assoc.path(this->walk_.ns(), cls));
+    auto path = VSNAPD_TRY(provider_path(assoc, this->walk_.ns(), cls));
     if constexpr (std::is_same_v<T, object_path>) {
       this->pending_.push_back(std::move(path));
     } else {
@@ -597,7 +609,7 @@ result<named_instance> object_manager::get_named_instance(const operation_contex
   op.ns = coerced.ns();
   auto inst = VSNAPD_TRY(provider->get_instance(op, *cls, coerced));
   const class_decl* actual = VSNAPD_TRY(complete(coerced.ns(), *cls, inst));
-  auto own_path = VSNAPD_TRY(inst.path(coerced.ns(), *actual));
+  auto own_path = VSNAPD_TRY(provider_path(inst, coerced.ns(), *actual));
   return named_instance{std::move(own_path), std::move(inst)};
 }
 

@@ -275,6 +275,18 @@ TEST_CASE("object_manager: provider instances are completed in class order with 
   CHECK(vm2->get("Tags")->is_null());
   CHECK(vm2->get("Tags")->is_array());
 
+  SECTION("an instance without its key is a provider bug, reported as failed") {
+    fakes::memory_instance_provider bad(f.repo);
+    REQUIRE(f.om.register_instance_provider(test_ns, "Test_Blob", bad));
+    bad.add(instance("Test_Blob").set("Payload", value::null(cim_type::object)));
+    auto c = f.om.enumerate_instances(f.ctx, "Test_Blob", {});
+    REQUIRE(c);
+    std::vector<named_instance> out;
+    auto r = (*c)->next(out, 10);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == errc::failed);
+    CHECK_THAT(r.error().description, Catch::Contains("Id"));
+  }
   SECTION("an undeclared property is a provider bug, reported as failed") {
     fakes::memory_instance_provider bad(f.repo);
     REQUIRE(f.om.register_instance_provider(test_ns, "Test_Blob", bad));
