@@ -34,7 +34,8 @@ class_decl shape_class(const class_decl& cls, bool local_only, bool include_qual
   };
   out.qualifiers = shape_qualifiers(cls.qualifiers);
   for (const auto& p : cls.properties) {
-    if ((local_only && p.propagated) || (properties && !detail::list_contains(*properties, p.name))) {
+    if ((local_only && p.propagated) ||
+        (properties && !detail::list_contains(*properties, p.name))) {
       continue;
     }
     property_decl copy = p;
@@ -71,8 +72,10 @@ result<object_path> provider_path(const instance& inst, const std::string& ns,
                                   const class_decl& cls) {
   auto path = inst.path(ns, cls);
   if (!path) {
-    return fail(errc::failed, "the provider of " + cls.name + " returned an instance without its "
-                              "keys: " + path.error().description);
+    return fail(errc::failed, "the provider of " + cls.name +
+                                  " returned an instance without its "
+                                  "keys: " +
+                                  path.error().description);
   }
   return path;
 }
@@ -245,8 +248,8 @@ class association_walk {
           return false;
         }
         current_candidate_ = &candidates_[next_++];
-        current_ = VSNAPD_TRY(
-            current_candidate_->provider->references(ctx_, *current_candidate_->cls, source_, role_));
+        current_ = VSNAPD_TRY(current_candidate_->provider->references(
+            ctx_, *current_candidate_->cls, source_, role_));
       }
       const std::size_t before = out.size();
       const bool more = VSNAPD_TRY(current_->next(out, max - (out.size() - start)));
@@ -421,8 +424,7 @@ class associators_cursor final : public association_cursor<T> {
         }
         return got.error();
       }
-      if (!result_class_.empty() &&
-          !repo.is_a(target_ns, got->inst.class_name(), result_class_)) {
+      if (!result_class_.empty() && !repo.is_a(target_ns, got->inst.class_name(), result_class_)) {
         return {};
       }
       detail::filter_instance(got->inst, nullptr, properties_, keep_keys_ ? &got->path : nullptr);
@@ -445,8 +447,9 @@ class associators_cursor final : public association_cursor<T> {
 object_manager::object_manager(const class_repository& repository) : repository_(repository) {}
 object_manager::~object_manager() = default;
 
-result<object_manager::registration*> object_manager::registration_for(
-    std::string_view ns, std::string_view class_name, const class_decl*& cls) {
+result<object_manager::registration*> object_manager::registration_for(std::string_view ns,
+                                                                       std::string_view class_name,
+                                                                       const class_decl*& cls) {
   const std::string n(repository_.canonical_namespace(ns));
   if (n.empty()) {
     return fail(errc::invalid_namespace,
@@ -454,7 +457,8 @@ result<object_manager::registration*> object_manager::registration_for(
   }
   cls = repository_.find_class(n, class_name);
   if (cls == nullptr) {
-    return fail(errc::invalid_class, "class " + std::string(class_name) + " does not exist in " + n);
+    return fail(errc::invalid_class,
+                "class " + std::string(class_name) + " does not exist in " + n);
   }
   return &registries_[n].by_class[cls->name];
 }
@@ -500,9 +504,10 @@ result<void> object_manager::register_method_provider(std::string_view ns,
   return {};
 }
 
-const object_manager::registration* object_manager::nearest(
-    const std::string& ns, const class_decl& cls, registration_kind kind,
-    const class_decl** owner) const {
+const object_manager::registration* object_manager::nearest(const std::string& ns,
+                                                            const class_decl& cls,
+                                                            registration_kind kind,
+                                                            const class_decl** owner) const {
   const auto it = registries_.find(ns);
   if (it == registries_.end()) {
     return nullptr;
@@ -656,8 +661,7 @@ result<std::vector<std::string>> object_manager::enumerate_class_names(
 // ----------------------------------------------------------------------------------------------
 // Instance operations.
 
-result<instance> object_manager::get_instance(const operation_context& ctx,
-                                              const object_path& path,
+result<instance> object_manager::get_instance(const operation_context& ctx, const object_path& path,
                                               const get_instance_options& options) const {
   auto got = VSNAPD_TRY(get_named_instance(ctx, path));
   detail::filter_instance(got.inst, nullptr, options.properties,
@@ -725,8 +729,8 @@ result<object_path> object_manager::create_instance(const operation_context& ctx
   return detail::coerce_instance_path(repository_, created_ns, *created_cls, created);
 }
 
-result<void> object_manager::modify_instance(const operation_context& ctx,
-                                             const object_path& path, const instance& inst,
+result<void> object_manager::modify_instance(const operation_context& ctx, const object_path& path,
+                                             const instance& inst,
                                              const property_list& properties) const {
   auto [cls, coerced] = VSNAPD_TRY(resolve_instance_path(ctx, path));
   instance checked(cls->name);
@@ -853,13 +857,13 @@ result<association_walk> object_manager::start_association_walk(
   if (source.is_class_path()) {
     const std::string ns = VSNAPD_TRY(resolve_ns(ctx, source.ns()));
     VSNAPD_TRY(find_class(ns, source.class_name()));
-    return fail(errc::not_supported, "association operations on the class " +
-                                         source.class_name() + " (schema queries) are not supported");
+    return fail(errc::not_supported, "association operations on the class " + source.class_name() +
+                                         " (schema queries) are not supported");
   }
   auto [cls, coerced] = VSNAPD_TRY(resolve_instance_path(ctx, source));
   std::string ns = coerced.ns();
-  auto candidates = VSNAPD_TRY(association_candidates(ns, *cls, assoc_class, role, result_class,
-                                                      result_role, need_far_end));
+  auto candidates = VSNAPD_TRY(
+      association_candidates(ns, *cls, assoc_class, role, result_class, result_role, need_far_end));
   return association_walk(*this, ctx, std::move(ns), std::move(coerced), std::string(role),
                           std::move(candidates));
 }
@@ -879,8 +883,8 @@ result<std::unique_ptr<path_cursor>> object_manager::associator_names(
     const associators_options& options) const {
   auto walk = VSNAPD_TRY(start_association_walk(ctx, source, options.assoc_class, options.role,
                                                 options.result_class, options.result_role, true));
-  return std::make_unique<associators_cursor<object_path>>(std::move(walk), options.result_class,
-                                                           options.result_role, std::nullopt, false);
+  return std::make_unique<associators_cursor<object_path>>(
+      std::move(walk), options.result_class, options.result_role, std::nullopt, false);
 }
 
 result<std::unique_ptr<named_instance_cursor>> object_manager::references(
@@ -943,8 +947,8 @@ result<method_result> object_manager::invoke_method(const operation_context& ctx
     }
     auto converted = convert(p.v, decl->type, decl->is_array);
     if (!converted) {
-      return fail(errc::invalid_parameter, "parameter " + decl->name + " of " + what + ": " +
-                                               converted.error().description);
+      return fail(errc::invalid_parameter,
+                  "parameter " + decl->name + " of " + what + ": " + converted.error().description);
     }
     given[index] = std::move(*converted);
   }

@@ -84,7 +84,7 @@ struct enumerate_instances_options {
 /// Associators / AssociatorNames options (DSP0200 sections 5.3.2.14 and 5.3.2.15). Empty strings
 /// mean "no filter"; `properties` applies to the returned far instances (Associators only).
 struct associators_options {
-  std::string assoc_class;  ///< the association class (or a subclass) linking source and result
+  std::string assoc_class;   ///< the association class (or a subclass) linking source and result
   std::string result_class;  ///< each result is an instance of this class (or a subclass)
   std::string role;          ///< the reference property the source plays in the association
   std::string result_role;   ///< the reference property the result plays
@@ -147,8 +147,9 @@ class object_manager {
       const enumerate_classes_options& options) const;
   /// Names of the subclasses of `class_name` (empty: the root classes); all descendants when
   /// `deep_inheritance`. @return errc::invalid_namespace, errc::invalid_class.
-  [[nodiscard]] result<std::vector<std::string>> enumerate_class_names(
-      const operation_context& ctx, std::string_view class_name, bool deep_inheritance) const;
+  [[nodiscard]] result<std::vector<std::string>> enumerate_class_names(const operation_context& ctx,
+                                                                       std::string_view class_name,
+                                                                       bool deep_inheritance) const;
 
   // --- Instance operations --------------------------------------------------------------
   // Paths from clients may have untyped keys (strings, sint64/uint64/real64 numbers): each is
@@ -159,8 +160,7 @@ class object_manager {
 
   /// The instance at `path`, complete in class order and filtered by `options.properties`.
   /// @return errc::not_found when the provider has no such instance.
-  [[nodiscard]] result<instance> get_instance(const operation_context& ctx,
-                                              const object_path& path,
+  [[nodiscard]] result<instance> get_instance(const operation_context& ctx, const object_path& path,
                                               const get_instance_options& options) const;
   /// A lazy cursor over the instances of `class_name` and all its subclasses: each provider
   /// cursor is opened only when the previous class is exhausted, so memory is bounded by the
@@ -181,8 +181,8 @@ class object_manager {
   /// create). `properties` names what to change (nullopt: every property in `inst`); key
   /// properties cannot change. @return errc::invalid_parameter for an unknown property name or
   /// a changed key.
-  [[nodiscard]] result<void> modify_instance(const operation_context& ctx,
-                                             const object_path& path, const instance& inst,
+  [[nodiscard]] result<void> modify_instance(const operation_context& ctx, const object_path& path,
+                                             const instance& inst,
                                              const property_list& properties) const;
   /// Deletes the instance at `path`.
   [[nodiscard]] result<void> delete_instance(const operation_context& ctx,
@@ -245,8 +245,8 @@ class object_manager {
   result<registration*> registration_for(std::string_view ns, std::string_view class_name,
                                          const class_decl*& cls);
   /// The registration of `kind` nearest to `cls` up its superclass chain (and its class).
-  const registration* nearest(const std::string& ns, const class_decl& cls,
-                              registration_kind kind, const class_decl** owner) const;
+  const registration* nearest(const std::string& ns, const class_decl& cls, registration_kind kind,
+                              const class_decl** owner) const;
   instance_provider* instance_provider_for(const std::string& ns, const class_decl& cls) const;
   method_provider* method_provider_for(const std::string& ns, const class_decl& cls) const;
 
@@ -268,13 +268,10 @@ class object_manager {
       const std::string& ns, const class_decl& source_cls, std::string_view assoc_class,
       std::string_view role, std::string_view result_class, std::string_view result_role,
       bool need_far_end) const;
-  result<association_walk> start_association_walk(const operation_context& ctx,
-                                                  const object_path& source,
-                                                  std::string_view assoc_class,
-                                                  std::string_view role,
-                                                  std::string_view result_class,
-                                                  std::string_view result_role,
-                                                  bool need_far_end) const;
+  result<association_walk> start_association_walk(
+      const operation_context& ctx, const object_path& source, std::string_view assoc_class,
+      std::string_view role, std::string_view result_class, std::string_view result_role,
+      bool need_far_end) const;
 
   const class_repository& repository_;
   std::unordered_map<std::string, namespace_registry, name_hash, name_eq> registries_;

@@ -64,7 +64,8 @@ void static_instance_provider::index(class_store& store, const std::string& key,
 result<object_path> static_instance_provider::add(std::string_view ns, const instance& inst) {
   const std::string n(repository_.canonical_namespace(ns));
   if (n.empty()) {
-    return fail(errc::invalid_namespace, "namespace " + normalize_namespace(ns) + " does not exist");
+    return fail(errc::invalid_namespace,
+                "namespace " + normalize_namespace(ns) + " does not exist");
   }
   const class_decl* cls = repository_.find_class(n, inst.class_name());
   if (cls == nullptr) {
@@ -93,7 +94,7 @@ std::size_t static_instance_provider::size() const {
 }
 
 result<object_path> static_instance_provider::insert(const std::string& ns, const class_decl& cls,
-                                                      instance inst) {
+                                                     instance inst) {
   auto path = VSNAPD_TRY(inst.path(ns, cls));
   path = VSNAPD_TRY(detail::coerce_instance_path(repository_, ns, cls, path));
   auto& store = stores_[store_key(ns, cls.name)];
@@ -169,8 +170,7 @@ result<object_path> static_instance_provider::create_instance(const operation_co
 }
 
 result<void> static_instance_provider::modify_instance(const operation_context& ctx,
-                                                       const class_decl& cls,
-                                                       const instance& inst,
+                                                       const class_decl& cls, const instance& inst,
                                                        const property_list& properties) {
   const std::string ns = ns_of(ctx);
   auto path = VSNAPD_TRY(inst.path(ns, cls));

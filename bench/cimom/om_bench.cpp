@@ -58,7 +58,9 @@ auto must(R r, const char* what) {
   }
 }
 
-qualifier flag(const char* name) { return qualifier{name, value(scalar(true)), default_flavors, false}; }
+qualifier flag(const char* name) {
+  return qualifier{name, value(scalar(true)), default_flavors, false};
+}
 
 property_decl prop(const char* name, cim_type t, bool key = false) {
   property_decl p;
@@ -114,7 +116,9 @@ void load_schema(class_repository& repo) {
   must(repo.add_class(bench_ns, sds), "class");
 }
 
-std::string vm_name(std::uint32_t i) { return "5C2E1B9A-0000-4000-8000-" + std::to_string(100000000000 + i); }
+std::string vm_name(std::uint32_t i) {
+  return "5C2E1B9A-0000-4000-8000-" + std::to_string(100000000000 + i);
+}
 
 instance make_system(std::uint32_t i) {
   instance inst("Msvm_ComputerSystem");
@@ -157,14 +161,15 @@ int latency(int iterations) {
   for (std::uint32_t i = 0; i < vms; ++i) {
     auto sys = must(store.add(bench_ns, make_system(i)), "add");
     auto set = must(store.add(bench_ns, instance("Msvm_VirtualSystemSettingData")
-                                            .set("InstanceID", value(std::string_view(
-                                                                   "Microsoft:" + vm_name(i))))
+                                            .set("InstanceID",
+                                                 value(std::string_view("Microsoft:" + vm_name(i))))
                                             .set("VirtualSystemType", value("Realized"))),
                     "add");
-    must(store.add(bench_ns,
-                   instance("Msvm_SettingsDefineState")
-                       .set("ManagedElement", value(scalar(std::make_shared<const object_path>(sys))))
-                       .set("SettingData", value(scalar(std::make_shared<const object_path>(set))))),
+    must(store.add(
+             bench_ns,
+             instance("Msvm_SettingsDefineState")
+                 .set("ManagedElement", value(scalar(std::make_shared<const object_path>(sys))))
+                 .set("SettingData", value(scalar(std::make_shared<const object_path>(set))))),
          "add");
   }
   const operation_context ctx{bench_ns, "bench"};
@@ -286,18 +291,21 @@ int enumerate(std::uint32_t count, std::size_t batch, bool materialize) {
 
 int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
-  const auto arg = [&](int i, long def) { return argc > i ? std::strtol(argv[i], nullptr, 10) : def; };
+  const auto arg = [&](int i, long def) {
+    return argc > i ? std::strtol(argv[i], nullptr, 10) : def;
+  };
   if (mode == "latency") {
     return latency(static_cast<int>(arg(2, 20000)));
   }
   if (mode == "enumerate") {
-    return enumerate(static_cast<std::uint32_t>(arg(2, 100000)), static_cast<std::size_t>(arg(3, 100)),
-                     false);
+    return enumerate(static_cast<std::uint32_t>(arg(2, 100000)),
+                     static_cast<std::size_t>(arg(3, 100)), false);
   }
   if (mode == "materialize") {
     return enumerate(static_cast<std::uint32_t>(arg(2, 100000)), 1000, true);
   }
-  std::fprintf(stderr, "usage: %s latency [iterations] | enumerate [count] [batch] | materialize [count]\n",
+  std::fprintf(stderr,
+               "usage: %s latency [iterations] | enumerate [count] [batch] | materialize [count]\n",
                argv[0]);
   return 2;
 }

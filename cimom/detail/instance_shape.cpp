@@ -25,7 +25,7 @@ result<value> coerce_reference_at(const class_repository& repo, const std::strin
   }
   const object_path& nested = **ref;
   const std::string nested_ns(nested.ns().empty() ? std::string_view(ns)
-                                                 : repo.canonical_namespace(nested.ns()));
+                                                  : repo.canonical_namespace(nested.ns()));
   const class_decl* nested_cls =
       nested_ns.empty() ? nullptr : repo.find_class(nested_ns, nested.class_name());
   if (nested_cls == nullptr) {
@@ -48,8 +48,8 @@ result<object_path> coerce_path(const class_repository& repo, const std::string&
     }
     auto converted = convert(binding.v, decl->type, false);
     if (!converted) {
-      return fail(errc::invalid_parameter, "key " + cls.name + "." + decl->name + ": " +
-                                               converted.error().description);
+      return fail(errc::invalid_parameter,
+                  "key " + cls.name + "." + decl->name + ": " + converted.error().description);
     }
     if (converted->is_null()) {
       return fail(errc::invalid_parameter, "key " + cls.name + "." + decl->name + " is NULL");
@@ -89,7 +89,8 @@ result<object_path> coerce_instance_path(const class_repository& repo, const std
   return coerce_path(repo, ns, cls, path, 0);
 }
 
-result<value> coerce_reference(const class_repository& repo, const std::string& ns, const value& v) {
+result<value> coerce_reference(const class_repository& repo, const std::string& ns,
+                               const value& v) {
   return coerce_reference_at(repo, ns, v, 0);
 }
 
@@ -130,8 +131,9 @@ result<void> complete_instance(const class_decl& cls, instance& inst) {
     ordered.reserve(decls.size());
     std::size_t used = 0;
     for (const auto& decl : decls) {
-      auto it = std::find_if(props.begin(), props.end(),
-                             [&](const property_value& p) { return name_equal(p.name, decl.name); });
+      auto it = std::find_if(props.begin(), props.end(), [&](const property_value& p) {
+        return name_equal(p.name, decl.name);
+      });
       if (it != props.end()) {
         ordered.push_back(std::move(*it));
         it->name.clear();  // consumed; a duplicate of the same name stays and is reported
@@ -189,8 +191,8 @@ result<void> check_properties(const class_repository& repo, const std::string& n
     if (decl->is_reference()) {
       auto coerced = coerce_reference(repo, ns, *converted);
       if (!coerced) {
-        return fail(errc::invalid_parameter, "property " + cls.name + "." + decl->name + ": " +
-                                                 coerced.error().description);
+        return fail(errc::invalid_parameter,
+                    "property " + cls.name + "." + decl->name + ": " + coerced.error().description);
       }
       converted = std::move(*coerced);
     }

@@ -117,7 +117,8 @@ struct fixture {
     REQUIRE(om.register_method_provider(test_ns, "Test_System", methods));
 
     // Provider output as a careless provider writes it: out of order, incomplete, mistyped.
-    systems.add(instance("Test_System").set("Count", value(scalar(std::uint16_t{1})))
+    systems.add(instance("Test_System")
+                    .set("Count", value(scalar(std::uint16_t{1})))
                     .set("name", value("host")));
     systems.add(instance("Test_VirtualSystem")
                     .set("Name", value("vm1"))
@@ -125,11 +126,13 @@ struct fixture {
                     .set("Tags", value::array(cim_type::string, {scalar(std::string("a")),
                                                                  scalar(std::string("b"))})));
     systems.add(instance("Test_VirtualSystem").set("Name", value("vm2")).set("Count", value("5")));
-    special.add(instance("Test_SpecialSystem").set("Name", value("sp1"))
+    special.add(instance("Test_SpecialSystem")
+                    .set("Name", value("sp1"))
                     .set("Special", value(scalar(true))));
 
     for (const char* id : {"s1", "s2", "s3"}) {
-      REQUIRE(statics.add(test_ns, instance("Test_Setting").set("InstanceID", value(std::string_view(id)))));
+      REQUIRE(statics.add(test_ns,
+                          instance("Test_Setting").set("InstanceID", value(std::string_view(id)))));
     }
     REQUIRE(statics.add(test_ns, instance("Test_Numbered")
                                      .set("Id", value(scalar(std::uint32_t{7})))
@@ -137,23 +140,25 @@ struct fixture {
                                      .set("Flag", value(scalar(true)))
                                      .set("Label", value("seven"))));
     REQUIRE(statics.add(test_ns, instance("Test_Singleton").set("Version", value("1.0"))));
-    REQUIRE(statics.add(test_ns, instance("Test_SettingsDefineState")
-                                     .set("ManagedElement", ref_to("Test_VirtualSystem.Name=\"vm1\""))
-                                     .set("SettingData", ref_to("Test_Setting.InstanceID=\"s1\""))));
-    REQUIRE(statics.add(test_ns, instance("Test_SubSettingsDefineState")
-                                     .set("ManagedElement", ref_to("Test_VirtualSystem.Name=\"vm2\""))
-                                     .set("SettingData", ref_to("Test_Setting.InstanceID=\"s2\""))
-                                     .set("Note", value("sub"))));
+    REQUIRE(
+        statics.add(test_ns, instance("Test_SettingsDefineState")
+                                 .set("ManagedElement", ref_to("Test_VirtualSystem.Name=\"vm1\""))
+                                 .set("SettingData", ref_to("Test_Setting.InstanceID=\"s1\""))));
+    REQUIRE(
+        statics.add(test_ns, instance("Test_SubSettingsDefineState")
+                                 .set("ManagedElement", ref_to("Test_VirtualSystem.Name=\"vm2\""))
+                                 .set("SettingData", ref_to("Test_Setting.InstanceID=\"s2\""))
+                                 .set("Note", value("sub"))));
     REQUIRE(statics.add(test_ns, instance("Test_ParentChild")
                                      .set("Parent", ref_to("Test_Setting.InstanceID=\"s1\""))
                                      .set("Child", ref_to("Test_Setting.InstanceID=\"s2\""))));
     REQUIRE(statics.add(test_ns, instance("Test_ParentChild")
                                      .set("Parent", ref_to("Test_Setting.InstanceID=\"s2\""))
                                      .set("Child", ref_to("Test_Setting.InstanceID=\"s3\""))));
-    REQUIRE(statics.add(
-        test_ns, instance("Test_Hosted")
-                     .set("Antecedent", ref_to("root/test:Test_VirtualSystem.Name=\"vm1\""))
-                     .set("Dependent", ref_to("Test_Numbered.Flag=TRUE,Id=7,Kind=-3"))));
+    REQUIRE(statics.add(test_ns,
+                        instance("Test_Hosted")
+                            .set("Antecedent", ref_to("root/test:Test_VirtualSystem.Name=\"vm1\""))
+                            .set("Dependent", ref_to("Test_Numbered.Flag=TRUE,Id=7,Kind=-3"))));
   }
 
   std::vector<named_instance> enumerate(std::string_view cls, enumerate_instances_options o = {}) {
@@ -193,7 +198,8 @@ TEST_CASE("object_manager: registration refuses unknown namespaces and classes a
   fakes::memory_instance_provider p(f.repo);
   CHECK(f.om.register_instance_provider("root/nope", "Test_System", p).error().code ==
         errc::invalid_namespace);
-  CHECK(f.om.register_instance_provider(test_ns, "Test_Nope", p).error().code == errc::invalid_class);
+  CHECK(f.om.register_instance_provider(test_ns, "Test_Nope", p).error().code ==
+        errc::invalid_class);
   CHECK(f.om.register_instance_provider(test_ns, "TEST_SYSTEM", p).error().code ==
         errc::already_exists);
   CHECK(f.om.register_association_provider(test_ns, "Test_Setting", f.statics).error().code ==
@@ -290,7 +296,8 @@ TEST_CASE("object_manager: provider instances are completed in class order with 
   SECTION("an undeclared property is a provider bug, reported as failed") {
     fakes::memory_instance_provider bad(f.repo);
     REQUIRE(f.om.register_instance_provider(test_ns, "Test_Blob", bad));
-    bad.add(instance("Test_Blob").set("Id", value(scalar(std::uint32_t{1}))).set("Bogus", value("x")));
+    bad.add(
+        instance("Test_Blob").set("Id", value(scalar(std::uint32_t{1}))).set("Bogus", value("x")));
     auto got = f.om.get_instance(f.ctx, path_of("Test_Blob.Id=1"), {});
     REQUIRE_FALSE(got);
     CHECK(got.error().code == errc::failed);
@@ -344,15 +351,15 @@ TEST_CASE("object_manager: property lists filter instances but paths keep their 
                                    {.properties = strings{"Note"}, .keep_keys = true});
     REQUIRE(refs.size() == 1);
     CHECK(property_names(refs[0].inst) == strings{"ManagedElement", "SettingData", "Note"});
-    const auto far = f.associators("Test_Setting.InstanceID=\"s1\"",
-                                   {.result_class = "Test_Setting", .properties = strings{},
-                                    .keep_keys = true});
+    const auto far =
+        f.associators("Test_Setting.InstanceID=\"s1\"",
+                      {.result_class = "Test_Setting", .properties = strings{}, .keep_keys = true});
     REQUIRE(far.size() == 1);
     CHECK(property_names(far[0].inst) == strings{"InstanceID"});
   }
   SECTION("shallow and a property list together") {
-    const auto items = f.enumerate("Test_System", {.deep_inheritance = false,
-                                                   .properties = strings{"Name", "Special"}});
+    const auto items = f.enumerate(
+        "Test_System", {.deep_inheritance = false, .properties = strings{"Name", "Special"}});
     for (const auto& item : items) {
       CHECK(property_names(item.inst) == strings{"Name"});
     }
@@ -421,7 +428,8 @@ TEST_CASE("object_manager: bad instance paths fail with the DSP0200 status",
     operation_context bad{"root/nope", ""};
     auto got = f.om.get_instance(bad, path_of("Test_Setting.InstanceID=\"s1\""), {});
     CHECK(got.error().code == errc::invalid_namespace);
-    CHECK(f.om.enumerate_instances(bad, "Test_Setting", {}).error().code == errc::invalid_namespace);
+    CHECK(f.om.enumerate_instances(bad, "Test_Setting", {}).error().code ==
+          errc::invalid_namespace);
     CHECK(f.om.get_class(bad, "Test_Setting", {}).error().code == errc::invalid_namespace);
   }
   SECTION("enumerating an unknown class") {
@@ -468,8 +476,9 @@ TEST_CASE("object_manager: references and reference names with ResultClass and R
                      {.result_class = "Test_SettingsDefineState", .role = "SettingData"})
             .size() == 1);
   // The self-association: s2 is a child once and a parent once.
-  CHECK(f.references("Test_Setting.InstanceID=\"s2\"", {.result_class = "Test_ParentChild"}).size() ==
-        2);
+  CHECK(
+      f.references("Test_Setting.InstanceID=\"s2\"", {.result_class = "Test_ParentChild"}).size() ==
+      2);
   CHECK(f.references("Test_Setting.InstanceID=\"s2\"", {.role = "Parent"}).size() == 1);
 
   auto names = f.reference_names("Test_Setting.InstanceID=\"s2\"", {.role = "child"});
@@ -489,8 +498,8 @@ TEST_CASE("object_manager: associators follow the other reference with every fil
   const char* s2 = "Test_Setting.InstanceID=\"s2\"";
 
   // From a system to its setting, fetching the far instance.
-  auto from_vm1 = f.associators("Test_VirtualSystem.Name=\"vm1\"",
-                                {.assoc_class = "Test_SettingsDefineState"});
+  auto from_vm1 =
+      f.associators("Test_VirtualSystem.Name=\"vm1\"", {.assoc_class = "Test_SettingsDefineState"});
   REQUIRE(from_vm1.size() == 1);
   CHECK(from_vm1[0].inst.class_name() == "Test_Setting");
   CHECK(from_vm1[0].path.ns() == test_ns);
@@ -517,8 +526,8 @@ TEST_CASE("object_manager: associators follow the other reference with every fil
   CHECK(keys_of(f.associators(s2, {.result_class = "Test_System"})) == strings{"vm2"});
   CHECK(keys_of(f.associators(s2, {.result_class = "Test_VirtualSystem"})) == strings{"vm2"});
   CHECK(f.associators(s2, {.result_class = "Test_SpecialSystem"}).empty());
-  CHECK(f.associators(s2, {.assoc_class = "Test_SubSettingsDefineState",
-                           .result_class = "Test_Setting"})
+  CHECK(f.associators(
+             s2, {.assoc_class = "Test_SubSettingsDefineState", .result_class = "Test_Setting"})
             .empty());
   CHECK(f.associators(s2, {.role = "Parent", .result_role = "Parent"}).empty());
 
@@ -542,8 +551,9 @@ namespace {
 class fixed_association_provider : public association_provider {
  public:
   explicit fixed_association_provider(std::vector<instance> items) : items_(std::move(items)) {}
-  result<std::unique_ptr<instance_cursor>> references(const operation_context&, const class_decl& cls,
-                                                      const object_path&, std::string_view) override {
+  result<std::unique_ptr<instance_cursor>> references(const operation_context&,
+                                                      const class_decl& cls, const object_path&,
+                                                      std::string_view) override {
     std::vector<instance> out;
     for (const auto& i : items_) {
       if (name_equal(cls.name, "Test_SettingsDefineState")) {
@@ -565,9 +575,10 @@ TEST_CASE("object_manager: an association provider may answer with subclass inst
   object_manager om(f.repo);
   REQUIRE(om.register_instance_provider(test_ns, "Test_System", f.systems));
   REQUIRE(om.register_instance_provider(test_ns, "Test_Setting", f.statics));
-  fixed_association_provider assoc({instance("Test_SubSettingsDefineState")
-                                        .set("ManagedElement", ref_to("Test_VirtualSystem.Name=\"vm1\""))
-                                        .set("SettingData", ref_to("Test_Setting.InstanceID=\"s1\""))});
+  fixed_association_provider assoc(
+      {instance("Test_SubSettingsDefineState")
+           .set("ManagedElement", ref_to("Test_VirtualSystem.Name=\"vm1\""))
+           .set("SettingData", ref_to("Test_Setting.InstanceID=\"s1\""))});
   REQUIRE(om.register_association_provider(test_ns, "Test_SettingsDefineState", assoc));
   auto c = om.associators(f.ctx, path_of("Test_VirtualSystem.Name=\"vm1\""), {});
   REQUIRE(c);
@@ -584,9 +595,10 @@ TEST_CASE("object_manager: an association provider may answer with subclass inst
 TEST_CASE("object_manager: associators skip far ends that no longer exist",
           "[cimom][object_manager]") {
   fixture f;
-  REQUIRE(f.statics.add(test_ns, instance("Test_SettingsDefineState")
-                                     .set("ManagedElement", ref_to("Test_System.Name=\"host\""))
-                                     .set("SettingData", ref_to("Test_Setting.InstanceID=\"gone\""))));
+  REQUIRE(
+      f.statics.add(test_ns, instance("Test_SettingsDefineState")
+                                 .set("ManagedElement", ref_to("Test_System.Name=\"host\""))
+                                 .set("SettingData", ref_to("Test_Setting.InstanceID=\"gone\""))));
   CHECK(f.associators("Test_System.Name=\"host\"").empty());
   CHECK(f.associator_names("Test_System.Name=\"host\"").size() == 1);
 }
@@ -617,11 +629,10 @@ TEST_CASE("object_manager: method parameters are matched, converted and passed i
   f.methods.answer(method_result{value(scalar(std::uint64_t{4096})),
                                  {param_value{"job", ref_to("Test_Setting.InstanceID=\"j\"")},
                                   param_value{"Attempts", value("2")}}});
-  auto r = f.om.invoke_method(f.ctx, path_of("Test_VirtualSystem.Name=\"vm1\""),
-                              "requeststatechange",
-                              {param_value{"Target", value("Test_Setting.InstanceID=\"s1\"")},
-                               param_value{"tags", value("one")},
-                               param_value{"RequestedState", value("3")}});
+  auto r = f.om.invoke_method(
+      f.ctx, path_of("Test_VirtualSystem.Name=\"vm1\""), "requeststatechange",
+      {param_value{"Target", value("Test_Setting.InstanceID=\"s1\"")},
+       param_value{"tags", value("one")}, param_value{"RequestedState", value("3")}});
   REQUIRE(r);
   CHECK(r->return_value == value(scalar(std::uint32_t{4096})));
   REQUIRE(r->out.size() == 2);
@@ -659,40 +670,90 @@ TEST_CASE("object_manager: method parameter checking, one row per error",
   };
   const std::vector<row> rows = {
       {"unknown method", vm1, "Nope", {}, errc::method_not_found, "Nope"},
-      {"unknown parameter", vm1, "RequestStateChange",
-       {{"RequestedState", state}, {"Bogus", value("1")}}, errc::invalid_parameter, "Bogus"},
-      {"missing required parameter", vm1, "RequestStateChange", {{"Tags", value("x")}},
-       errc::invalid_parameter, "RequestedState"},
-      {"required parameter given NULL", vm1, "RequestStateChange",
-       {{"RequestedState", value::null(cim_type::uint16)}}, errc::invalid_parameter,
+      {"unknown parameter",
+       vm1,
+       "RequestStateChange",
+       {{"RequestedState", state}, {"Bogus", value("1")}},
+       errc::invalid_parameter,
+       "Bogus"},
+      {"missing required parameter",
+       vm1,
+       "RequestStateChange",
+       {{"Tags", value("x")}},
+       errc::invalid_parameter,
        "RequestedState"},
-      {"not a number", vm1, "RequestStateChange", {{"RequestedState", value("three")}},
-       errc::invalid_parameter, "RequestedState"},
-      {"out of range", vm1, "RequestStateChange", {{"RequestedState", value("70000")}},
-       errc::invalid_parameter, "RequestedState"},
-      {"array for a scalar", vm1, "RequestStateChange",
+      {"required parameter given NULL",
+       vm1,
+       "RequestStateChange",
+       {{"RequestedState", value::null(cim_type::uint16)}},
+       errc::invalid_parameter,
+       "RequestedState"},
+      {"not a number",
+       vm1,
+       "RequestStateChange",
+       {{"RequestedState", value("three")}},
+       errc::invalid_parameter,
+       "RequestedState"},
+      {"out of range",
+       vm1,
+       "RequestStateChange",
+       {{"RequestedState", value("70000")}},
+       errc::invalid_parameter,
+       "RequestedState"},
+      {"array for a scalar",
+       vm1,
+       "RequestStateChange",
        {{"RequestedState", value::array(cim_type::uint16, {scalar(std::uint16_t{3})})}},
-       errc::invalid_parameter, "RequestedState"},
-      {"bad datetime", vm1, "RequestStateChange",
-       {{"RequestedState", state}, {"TimeoutPeriod", value("soon")}}, errc::invalid_parameter,
+       errc::invalid_parameter,
+       "RequestedState"},
+      {"bad datetime",
+       vm1,
+       "RequestStateChange",
+       {{"RequestedState", state}, {"TimeoutPeriod", value("soon")}},
+       errc::invalid_parameter,
        "TimeoutPeriod"},
-      {"bad reference", vm1, "RequestStateChange",
-       {{"RequestedState", state}, {"Target", value("not a path!")}}, errc::invalid_parameter,
+      {"bad reference",
+       vm1,
+       "RequestStateChange",
+       {{"RequestedState", state}, {"Target", value("not a path!")}},
+       errc::invalid_parameter,
        "Target"},
-      {"OUT-only parameter as input", vm1, "RequestStateChange",
+      {"OUT-only parameter as input",
+       vm1,
+       "RequestStateChange",
        {{"RequestedState", state}, {"Job", value("Test_Setting.InstanceID=\"j\"")}},
-       errc::invalid_parameter, "Job"},
-      {"parameter given twice", vm1, "RequestStateChange",
-       {{"RequestedState", state}, {"requestedstate", state}}, errc::invalid_parameter,
+       errc::invalid_parameter,
+       "Job"},
+      {"parameter given twice",
+       vm1,
+       "RequestStateChange",
+       {{"RequestedState", state}, {"requestedstate", state}},
+       errc::invalid_parameter,
        "more than once"},
-      {"non-static method on a class path", "Test_VirtualSystem", "RequestStateChange",
-       {{"RequestedState", state}}, errc::invalid_parameter, "not static"},
-      {"instance path missing its key", "Test_VirtualSystem.Other=\"x\"", "RequestStateChange",
-       {{"RequestedState", state}}, errc::invalid_parameter, "Other"},
-      {"static method without its required parameter", "Test_System", "Create", {},
-       errc::invalid_parameter, "Name"},
+      {"non-static method on a class path",
+       "Test_VirtualSystem",
+       "RequestStateChange",
+       {{"RequestedState", state}},
+       errc::invalid_parameter,
+       "not static"},
+      {"instance path missing its key",
+       "Test_VirtualSystem.Other=\"x\"",
+       "RequestStateChange",
+       {{"RequestedState", state}},
+       errc::invalid_parameter,
+       "Other"},
+      {"static method without its required parameter",
+       "Test_System",
+       "Create",
+       {},
+       errc::invalid_parameter,
+       "Name"},
       {"unknown class", "Test_Nope", "Create", {}, errc::invalid_class, "Test_Nope"},
-      {"unknown namespace", "root/nope:Test_System", "Create", {}, errc::invalid_namespace,
+      {"unknown namespace",
+       "root/nope:Test_System",
+       "Create",
+       {},
+       errc::invalid_namespace,
        "root/nope"},
   };
   for (const auto& r : rows) {
@@ -705,13 +766,13 @@ TEST_CASE("object_manager: method parameter checking, one row per error",
   CHECK(f.methods.calls().empty());
 }
 
-TEST_CASE("object_manager: static methods are invoked on a class path",
-          "[cimom][object_manager]") {
+TEST_CASE("object_manager: static methods are invoked on a class path", "[cimom][object_manager]") {
   fixture f;
   f.methods.answer(method_result{value(scalar(std::uint32_t{0})),
                                  {param_value{"Result", ref_to("Test_System.Name=\"new\"")}}});
-  auto r = f.om.invoke_method(f.ctx, path_of("Test_System"), "Create",
-                              {param_value{"Name", value("new")}, param_value{"Size", value("10")}});
+  auto r =
+      f.om.invoke_method(f.ctx, path_of("Test_System"), "Create",
+                         {param_value{"Name", value("new")}, param_value{"Size", value("10")}});
   REQUIRE(r);
   CHECK(r->return_value == value(scalar(std::uint16_t{0})));
   // The method is inherited: the subclass's class path works as well, and so does an instance.
@@ -741,8 +802,10 @@ TEST_CASE("object_manager: what a method provider returns is checked against the
   const std::vector<row> rows = {
       {"return value of the wrong type", {value("abc"), {}}},
       {"undeclared OUT parameter", {value(scalar(std::uint32_t{0})), {{"Extra", value("x")}}}},
-      {"IN-only parameter returned", {value(scalar(std::uint32_t{0})), {{"RequestedState", value("1")}}}},
-      {"OUT value of the wrong type", {value(scalar(std::uint32_t{0})), {{"Attempts", value("-1")}}}},
+      {"IN-only parameter returned",
+       {value(scalar(std::uint32_t{0})), {{"RequestedState", value("1")}}}},
+      {"OUT value of the wrong type",
+       {value(scalar(std::uint32_t{0})), {{"Attempts", value("-1")}}}},
   };
   for (const auto& r : rows) {
     INFO(r.name);
@@ -773,8 +836,8 @@ TEST_CASE("object_manager: create, modify and delete route to the provider with 
   CHECK(*got->get("Caption") == value("c"));
   CHECK(got->get("ElementName")->is_null());
 
-  REQUIRE(f.om.modify_instance(f.ctx, *created, instance("Test_Setting").set("ElementName", value("e")),
-                               std::nullopt));
+  REQUIRE(f.om.modify_instance(
+      f.ctx, *created, instance("Test_Setting").set("ElementName", value("e")), std::nullopt));
   CHECK(*f.om.get_instance(f.ctx, *created, {})->get("ElementName") == value("e"));
   // A listed property the instance lacks is set to NULL; unlisted ones stay.
   REQUIRE(f.om.modify_instance(f.ctx, *created,
@@ -803,7 +866,8 @@ TEST_CASE("object_manager: create, modify and delete route to the provider with 
   }
 }
 
-TEST_CASE("object_manager: create and modify errors, one row per error", "[cimom][object_manager]") {
+TEST_CASE("object_manager: create and modify errors, one row per error",
+          "[cimom][object_manager]") {
   fixture f;
   struct row {
     const char* name;
@@ -813,10 +877,14 @@ TEST_CASE("object_manager: create and modify errors, one row per error", "[cimom
   const std::vector<row> creates = {
       {"duplicate", instance("Test_Setting").set("InstanceID", value("s1")), errc::already_exists},
       {"missing key", instance("Test_Setting").set("Caption", value("x")), errc::invalid_parameter},
-      {"unknown property", instance("Test_Setting").set("InstanceID", value("a")).set("Nope", value("x")),
+      {"unknown property",
+       instance("Test_Setting").set("InstanceID", value("a")).set("Nope", value("x")),
        errc::invalid_parameter},
       {"mistyped property",
-       instance("Test_Numbered").set("Id", value("many")).set("Kind", value("1")).set("Flag", value("true")),
+       instance("Test_Numbered")
+           .set("Id", value("many"))
+           .set("Kind", value("1"))
+           .set("Flag", value("true")),
        errc::invalid_parameter},
       {"unknown class", instance("Test_Nope"), errc::invalid_class},
       {"abstract class", instance("Test_ManagedElement"), errc::not_supported},
@@ -835,7 +903,8 @@ TEST_CASE("object_manager: create and modify errors, one row per error", "[cimom
             .code == errc::invalid_parameter);
   CHECK(f.om.modify_instance(f.ctx, s1, instance("Test_Setting"), strings{"Nope"}).error().code ==
         errc::invalid_parameter);
-  CHECK(f.om.modify_instance(f.ctx, s1, instance("Test_Setting").set("Caption", value(scalar(true))),
+  CHECK(f.om.modify_instance(f.ctx, s1,
+                             instance("Test_Setting").set("Caption", value(scalar(true))),
                              std::nullopt)
             .error()
             .code == errc::invalid_parameter);
@@ -847,8 +916,10 @@ TEST_CASE("object_manager: create and modify errors, one row per error", "[cimom
 
 // --- Class operations -----------------------------------------------------------------------
 
-TEST_CASE("object_manager: GetClass honours LocalOnly, IncludeQualifiers, IncludeClassOrigin and PropertyList",
-          "[cimom][object_manager]") {
+TEST_CASE(
+    "object_manager: GetClass honours LocalOnly, IncludeQualifiers, IncludeClassOrigin and "
+    "PropertyList",
+    "[cimom][object_manager]") {
   fixture f;
   const auto names = [](const class_decl& c) {
     strings out;
@@ -902,8 +973,9 @@ TEST_CASE("object_manager: GetClass honours LocalOnly, IncludeQualifiers, Includ
     }
   }
   SECTION("PropertyList keeps the listed properties, all methods") {
-    auto c = f.om.get_class(f.ctx, "Test_VirtualSystem",
-                            {.local_only = false, .properties = strings{"name", "VMSTATE", "Nope"}});
+    auto c =
+        f.om.get_class(f.ctx, "Test_VirtualSystem",
+                       {.local_only = false, .properties = strings{"name", "VMSTATE", "Nope"}});
     REQUIRE(c);
     CHECK(names(*c) == strings{"Name", "VmState"});
     CHECK(c->methods.size() == 2);
@@ -934,8 +1006,10 @@ TEST_CASE("object_manager: EnumerateClasses and EnumerateClassNames, deep and sh
   CHECK(f.om.enumerate_class_names(operation_context{other_ns, ""}, "", true)->empty());
 
   auto deep = f.om.enumerate_classes(f.ctx, "Test_System",
-                                     {.deep_inheritance = true, .local_only = false,
-                                      .include_qualifiers = false, .include_class_origin = true});
+                                     {.deep_inheritance = true,
+                                      .local_only = false,
+                                      .include_qualifiers = false,
+                                      .include_class_origin = true});
   REQUIRE(deep);
   REQUIRE(deep->size() == 2);
   CHECK((*deep)[1].name == "Test_SpecialSystem");
@@ -1014,11 +1088,11 @@ TEST_CASE("object_manager: concurrent operations from several threads", "[cimom]
         expect(c.has_value() && try_drain(**c, 3).value_or(none).size() >= 7);
         auto a = f.om.associators(f.ctx, s2, {});
         expect(a.has_value() && try_drain(**a, 2).value_or(none).size() == 3);
-        expect(f.om.invoke_method(f.ctx, system, "Create",
-                                  {param_value{"Name", value("x")}})
+        expect(f.om.invoke_method(f.ctx, system, "Create", {param_value{"Name", value("x")}})
                    .has_value());
         const std::string id = "t" + std::to_string(t) + "-" + std::to_string(i);
-        auto created = f.om.create_instance(f.ctx, instance("Test_Setting").set("InstanceID", value(std::string_view(id))));
+        auto created = f.om.create_instance(
+            f.ctx, instance("Test_Setting").set("InstanceID", value(std::string_view(id))));
         expect(created.has_value() && f.om.delete_instance(f.ctx, *created).has_value());
       }
     });

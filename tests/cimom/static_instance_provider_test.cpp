@@ -36,7 +36,8 @@ TEST_CASE("static_instance_provider: add checks and converts against the class",
   class_repository repo;
   load_test_schema(repo);
   static_instance_provider p(repo);
-  auto added = p.add("ROOT\\TEST", instance("test_numbered").set("id", value("7"))
+  auto added = p.add("ROOT\\TEST", instance("test_numbered")
+                                       .set("id", value("7"))
                                        .set("Kind", value(scalar(std::int64_t{-3})))
                                        .set("Flag", value("true")));
   REQUIRE(added);
@@ -59,14 +60,21 @@ TEST_CASE("static_instance_provider: add checks and converts against the class",
   const std::vector<row> rows = {
       {"unknown namespace", "root/nope", instance("Test_Setting"), errc::invalid_namespace},
       {"unknown class", test_ns, instance("Test_Nope"), errc::invalid_class},
-      {"unknown property", test_ns, instance("Test_Setting").set("InstanceID", value("a")).set("X", value("1")),
+      {"unknown property", test_ns,
+       instance("Test_Setting").set("InstanceID", value("a")).set("X", value("1")),
        errc::invalid_parameter},
       {"bad value", test_ns,
-       instance("Test_Numbered").set("Id", value("x")).set("Kind", value("1")).set("Flag", value("true")),
+       instance("Test_Numbered")
+           .set("Id", value("x"))
+           .set("Kind", value("1"))
+           .set("Flag", value("true")),
        errc::invalid_parameter},
       {"missing key", test_ns, instance("Test_Setting"), errc::invalid_parameter},
       {"duplicate", test_ns,
-       instance("Test_Numbered").set("Id", value("7")).set("Kind", value("-3")).set("Flag", value("1")),
+       instance("Test_Numbered")
+           .set("Id", value("7"))
+           .set("Kind", value("-3"))
+           .set("Flag", value("1")),
        errc::already_exists},
   };
   for (const auto& r : rows) {
@@ -78,8 +86,10 @@ TEST_CASE("static_instance_provider: add checks and converts against the class",
   CHECK(p.size() == 1);
 }
 
-TEST_CASE("static_instance_provider: enumerates exactly the class and finds subclasses by superclass path",
-          "[cimom][static_instance_provider]") {
+TEST_CASE(
+    "static_instance_provider: enumerates exactly the class and finds subclasses by superclass "
+    "path",
+    "[cimom][static_instance_provider]") {
   class_repository repo;
   load_test_schema(repo);
   static_instance_provider p(repo);
@@ -96,7 +106,8 @@ TEST_CASE("static_instance_provider: enumerates exactly the class and finds subc
   CHECK(p.get_instance(ctx, system, object_path(test_ns, "Test_System", {{"Name", value("c")}}))
             .error()
             .code == errc::not_found);
-  REQUIRE(p.delete_instance(ctx, system, object_path(test_ns, "Test_System", {{"Name", value("b")}})));
+  REQUIRE(
+      p.delete_instance(ctx, system, object_path(test_ns, "Test_System", {{"Name", value("b")}})));
   CHECK(p.size() == 1);
 }
 
@@ -142,7 +153,8 @@ TEST_CASE("static_instance_provider: readers and writers on several threads",
     pool.emplace_back([&, t] {
       for (int i = 0; i < 100; ++i) {
         const std::string id = std::to_string(t) + "/" + std::to_string(i);
-        auto added = p.add(test_ns, instance("Test_Setting").set("InstanceID", value(std::string_view(id))));
+        auto added =
+            p.add(test_ns, instance("Test_Setting").set("InstanceID", value(std::string_view(id))));
         // Enumeration copies the whole class: now and then is enough to race with the writers.
         if (!added || !p.get_instance(ctx, setting, *added) ||
             (i % 10 == 0 && !p.enumerate_instances(ctx, setting))) {

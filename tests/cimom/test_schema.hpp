@@ -11,20 +11,22 @@
 #include <initializer_list>
 #include <ostream>
 #include <sstream>
-#include <type_traits>
 #include <string>
+#include <type_traits>
 
 namespace vsnapd::cim::test {
 template <class T>
-concept streamable = requires(std::ostream& os, const T& t) { os << t; };
+concept streamable = requires(std::ostream& os, const T& t) {
+  os << t;
+};
 }  // namespace vsnapd::cim::test
 
 // Catch prints a failed REQUIRE(result) through this: "ok", or the CIM error. Only for value
 // types without operator<< (which Boost's own printer needs), so every test file that prints
 // other results keeps using the one primary template.
 template <class T>
-  requires(!std::is_void_v<T> && !vsnapd::cim::test::streamable<T>)
-struct Catch::StringMaker<boost::system::result<T, vsnapd::cim::error>> {
+requires(!std::is_void_v<T> && !vsnapd::cim::test::streamable<T>) struct Catch::StringMaker<
+    boost::system::result<T, vsnapd::cim::error>> {
   static std::string convert(const boost::system::result<T, vsnapd::cim::error>& r) {
     if (r) {
       return "ok";
@@ -45,7 +47,9 @@ inline qualifier q(const char* name, value v = value(scalar(true)),
   return qualifier{name, std::move(v), flavors, false};
 }
 /// Key and Abstract as DSP0004 declares their flavors.
-inline qualifier key_q() { return q("Key", value(scalar(true)), static_cast<std::uint8_t>(flavor::to_subclass)); }
+inline qualifier key_q() {
+  return q("Key", value(scalar(true)), static_cast<std::uint8_t>(flavor::to_subclass));
+}
 
 inline property_decl prop(const char* name, cim_type t, bool key = false, bool is_array = false) {
   property_decl p;
@@ -101,9 +105,9 @@ inline void load_test_schema(class_repository& repo) {
                  {prop("Caption", cim_type::string), prop("Description", cim_type::string)},
                  {q("Abstract", value(scalar(true)), 0), q("Version", value("2.41.0"))}));
 
-  class_decl system = make_class("Test_System", "Test_ManagedElement",
-                                 {prop("Name", cim_type::string, true),
-                                  prop("Count", cim_type::uint16)});
+  class_decl system =
+      make_class("Test_System", "Test_ManagedElement",
+                 {prop("Name", cim_type::string, true), prop("Count", cim_type::uint16)});
   {
     method_decl m;
     m.name = "RequestStateChange";
@@ -132,17 +136,18 @@ inline void load_test_schema(class_repository& repo) {
   }
   add(system);
 
-  class_decl virt = make_class("Test_VirtualSystem", "Test_System",
-                               {prop("VmState", cim_type::uint16),
-                                prop("Tags", cim_type::string, false, true)});
+  class_decl virt =
+      make_class("Test_VirtualSystem", "Test_System",
+                 {prop("VmState", cim_type::uint16), prop("Tags", cim_type::string, false, true)});
   auto count = prop("Count", cim_type::uint16);  // overridden: local again, origin unchanged
   count.qualifiers.set(q("Units", value("VMs")));
   virt.properties.push_back(count);
   add(virt);
   add(make_class("Test_SpecialSystem", "Test_VirtualSystem", {prop("Special", cim_type::boolean)}));
 
-  add(make_class("Test_Setting", "Test_ManagedElement",
-                 {prop("InstanceID", cim_type::string, true), prop("ElementName", cim_type::string)}));
+  add(make_class(
+      "Test_Setting", "Test_ManagedElement",
+      {prop("InstanceID", cim_type::string, true), prop("ElementName", cim_type::string)}));
   add(make_class("Test_Numbered", "",
                  {prop("Id", cim_type::uint32, true), prop("Kind", cim_type::sint8, true),
                   prop("Flag", cim_type::boolean, true), prop("Label", cim_type::string)}));
