@@ -3,8 +3,8 @@
 #include "cimom/class_decl.hpp"
 #include "cimom/class_repository.hpp"
 #include "cimom/name.hpp"
-#include "cimom/query/ast.hpp"
-#include "cimom/query/lexer.hpp"
+#include "cimom/query/detail/ast.hpp"
+#include "cimom/query/detail/lexer.hpp"
 #include "cimom/query/query.hpp"
 #include "common/assert.hpp"
 
@@ -21,7 +21,9 @@ __extension__ typedef __int128 i128;  // GNU extension; -Wpedantic would flag pl
 
 enum class tri : std::uint8_t { f, t, unknown };
 
-tri tri_not(tri v) { return v == tri::unknown ? tri::unknown : (v == tri::t ? tri::f : tri::t); }
+tri tri_not(tri v) {
+  return v == tri::unknown ? tri::unknown : (v == tri::t ? tri::f : tri::t);
+}
 
 // The outcome of comparing two non-NULL values. `unordered` is NaN against anything, two
 // datetimes with wildcards that differ, or two different references: = is false, <> true, and
@@ -54,7 +56,8 @@ i128 as_i128(const scalar& s) {
   return std::visit(
       [](const auto& v) -> i128 {
         using T = std::decay_t<decltype(v)>;
-        if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool> && !std::is_same_v<T, char16_t>) {
+        if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool> &&
+                      !std::is_same_v<T, char16_t>) {
           return static_cast<i128>(v);
         } else {
           return 0;
@@ -102,8 +105,9 @@ std::string describe(const operand& o) {
   if (o.k == operand::kind::property) {
     return "property " + o.name;
   }
-  return "literal " + (type_of(o.lit.as_scalar()) == cim_type::string ? "'" + to_text(o.lit.as_scalar()) + "'"
-                                                                       : to_text(o.lit.as_scalar()));
+  return "literal " + (type_of(o.lit.as_scalar()) == cim_type::string
+                           ? "'" + to_text(o.lit.as_scalar()) + "'"
+                           : to_text(o.lit.as_scalar()));
 }
 
 // Everything one evaluation needs.
@@ -120,7 +124,8 @@ error mismatch(const eval_ctx& c, const operand& where, std::string_view what) {
 }
 
 // Converts string text to the category of `like` (the other side's type), as WMI converts a
-// literal to the property's type. @return the converted scalar, or nullopt when it does not convert.
+// literal to the property's type. @return the converted scalar, or nullopt when it does not
+// convert.
 std::optional<scalar> convert_text(const std::string& text, const scalar& like) {
   switch (category(type_of(like))) {
     case cat::integer: {
@@ -175,7 +180,8 @@ bool reference_equal(const object_path& a, const object_path& b, bool fold) {
   }
   for (const auto& k : a.keys()) {
     const value* other = b.key(k.name);
-    if (other == nullptr || other->is_null() || k.v.is_null() || other->is_array() || k.v.is_array()) {
+    if (other == nullptr || other->is_null() || k.v.is_null() || other->is_array() ||
+        k.v.is_array()) {
       return false;
     }
     const auto o = compare_scalars(k.v.as_scalar(), other->as_scalar(), fold);
@@ -219,7 +225,8 @@ std::optional<order> compare_scalars(const scalar& a0, const scalar& b0, bool fo
     }
     return three_way(x, y);
   }
-  if (ca != cb && !((ca == cat::text && cb == cat::char16) || (ca == cat::char16 && cb == cat::text))) {
+  if (ca != cb &&
+      !((ca == cat::text && cb == cat::char16) || (ca == cat::char16 && cb == cat::text))) {
     return std::nullopt;
   }
   switch (ca) {
@@ -288,7 +295,8 @@ result<value> operand_value(const eval_ctx& c, const operand& o) {
   const auto need_class = [&]() -> result<const class_decl*> {
     cls = c.repo.find_class(c.ns, c.inst.class_name());
     if (cls == nullptr) {
-      return fail(errc::invalid_class, "class " + c.inst.class_name() + " of the instance is not in namespace " +
+      return fail(errc::invalid_class, "class " + c.inst.class_name() +
+                                           " of the instance is not in namespace " +
                                            std::string(c.ns));
     }
     return cls;
@@ -354,9 +362,10 @@ result<tri> eval_compare(const eval_ctx& c, const ql::expr& e) {
   }
   const auto o = compare_scalars(a.as_scalar(), b.as_scalar(), c.fold());
   if (!o) {
-    return mismatch(c, e.lhs, "cannot compare " + describe(e.lhs) + " (" +
-                                  std::string(to_string(a.type())) + ") with " + describe(e.rhs) +
-                                  " (" + std::string(to_string(b.type())) + ")");
+    return mismatch(c, e.lhs,
+                    "cannot compare " + describe(e.lhs) + " (" + std::string(to_string(a.type())) +
+                        ") with " + describe(e.rhs) + " (" + std::string(to_string(b.type())) +
+                        ")");
   }
   const bool is_ref = a.type() == cim_type::reference || b.type() == cim_type::reference;
   if (is_ref && e.n != node::eq && e.n != node::ne) {
@@ -375,7 +384,8 @@ result<tri> eval_compare(const eval_ctx& c, const ql::expr& e) {
   return tri::unknown;
 }
 
-bool class_is_a(const eval_ctx& c, std::string_view ns, std::string_view name, std::string_view ancestor) {
+bool class_is_a(const eval_ctx& c, std::string_view ns, std::string_view name,
+                std::string_view ancestor) {
   return name_equal(name, ancestor) || c.repo.is_a(ns.empty() ? c.ns : ns, name, ancestor);
 }
 
@@ -401,8 +411,9 @@ result<tri> eval_isa(const eval_ctx& c, const ql::expr& e) {
     // A class name held in a string (__SUPERCLASS, __DYNASTY, CreationClassName).
     return class_is_a(c, c.ns, *str, e.class_name) ? tri::t : tri::f;
   }
-  return mismatch(c, e.lhs, "ISA needs an embedded object, a reference or a class name, not " +
-                                describe(e.lhs) + " of type " + std::string(to_string(v.type())));
+  return mismatch(c, e.lhs,
+                  "ISA needs an embedded object, a reference or a class name, not " +
+                      describe(e.lhs) + " of type " + std::string(to_string(v.type())));
 }
 
 result<tri> eval(const eval_ctx& c, const ql::expr& e) {
@@ -452,8 +463,9 @@ result<tri> eval(const eval_ctx& c, const ql::expr& e) {
         return tri::unknown;
       }
       if (v.is_array() || (v.type() != cim_type::string && v.type() != cim_type::char16)) {
-        return mismatch(c, e.lhs, "LIKE needs a string, not " + describe(e.lhs) + " of type " +
-                                      std::string(to_string(v.type())) + (v.is_array() ? "[]" : ""));
+        return mismatch(c, e.lhs,
+                        "LIKE needs a string, not " + describe(e.lhs) + " of type " +
+                            std::string(to_string(v.type())) + (v.is_array() ? "[]" : ""));
       }
       const bool m = e.pattern->matches(to_text(v.as_scalar()));
       return (m == (e.n == node::like)) ? tri::t : tri::f;
@@ -481,8 +493,9 @@ result<const property_decl*> declared(const validate_ctx& v, const operand& o) {
   if (!o.scope.empty()) {
     cls = v.repo.find_class(v.ns, o.scope);
     if (cls == nullptr) {
-      return ql::query_error(v.lang, o.column, "class " + o.scope + " in " + o.scope + "::" + o.name +
-                                                   " does not exist");
+      return ql::query_error(
+          v.lang, o.column,
+          "class " + o.scope + " in " + o.scope + "::" + o.name + " does not exist");
     }
   }
   const property_decl* p = cls->property(o.name);
@@ -508,7 +521,8 @@ result<void> validate_expr(const validate_ctx& v, const ql::expr& e) {
     case node::like:
     case node::not_like: {
       const property_decl* p = VSNAPD_TRY(declared(v, e.lhs));
-      if (p != nullptr && (p->is_array || (p->type != cim_type::string && p->type != cim_type::char16))) {
+      if (p != nullptr &&
+          (p->is_array || (p->type != cim_type::string && p->type != cim_type::char16))) {
         return ql::query_error(v.lang, e.lhs.column,
                                "LIKE needs a string, and property " + p->name + " is " +
                                    std::string(to_string(p->type)) + (p->is_array ? "[]" : ""));
@@ -517,11 +531,13 @@ result<void> validate_expr(const validate_ctx& v, const ql::expr& e) {
     }
     case node::isa: {
       const property_decl* p = VSNAPD_TRY(declared(v, e.lhs));
-      if (p != nullptr && (p->is_array || (p->type != cim_type::reference && p->type != cim_type::object &&
-                                           p->type != cim_type::string))) {
+      if (p != nullptr &&
+          (p->is_array || (p->type != cim_type::reference && p->type != cim_type::object &&
+                           p->type != cim_type::string))) {
         return ql::query_error(v.lang, e.lhs.column,
-                               "ISA needs an embedded object or a reference, and property " + p->name +
-                                   " is " + std::string(to_string(p->type)) + (p->is_array ? "[]" : ""));
+                               "ISA needs an embedded object or a reference, and property " +
+                                   p->name + " is " + std::string(to_string(p->type)) +
+                                   (p->is_array ? "[]" : ""));
       }
       return {};
     }
@@ -534,8 +550,9 @@ result<void> validate_expr(const validate_ctx& v, const ql::expr& e) {
       return ql::query_error(v.lang, e.column, "array property " + p->name + " cannot be compared");
     }
     if (p != nullptr && p->type == cim_type::object) {
-      return ql::query_error(v.lang, e.column, "embedded-object property " + p->name +
-                                                   " can only be tested with IS NULL or ISA");
+      return ql::query_error(
+          v.lang, e.column,
+          "embedded-object property " + p->name + " can only be tested with IS NULL or ISA");
     }
   }
   // A property against a literal: the literal must convert to the property's type, checked by
@@ -561,14 +578,16 @@ result<void> validate_expr(const validate_ctx& v, const ql::expr& e) {
     if (s && p->type == cim_type::datetime && type_of(lit.lit.as_scalar()) == cim_type::string) {
       // A datetime literal must parse; which form (timestamp or interval) is checked per value.
       if (!datetime::parse(to_text(lit.lit.as_scalar()))) {
-        return ql::query_error(v.lang, lit.column, "'" + to_text(lit.lit.as_scalar()) +
-                                                       "' is not a CIM datetime (property " + p->name + ")");
+        return ql::query_error(v.lang, lit.column,
+                               "'" + to_text(lit.lit.as_scalar()) +
+                                   "' is not a CIM datetime (property " + p->name + ")");
       }
       return {};
     }
     if (!s || !compare_scalars(*s, lit.lit.as_scalar(), true)) {
-      return ql::query_error(v.lang, lit.column, describe(lit) + " does not convert to the type of property " +
-                                                     p->name + " (" + std::string(to_string(p->type)) + ")");
+      return ql::query_error(v.lang, lit.column,
+                             describe(lit) + " does not convert to the type of property " +
+                                 p->name + " (" + std::string(to_string(p->type)) + ")");
     }
     return {};
   };
@@ -583,9 +602,10 @@ result<void> validate_expr(const validate_ctx& v, const ql::expr& e) {
     const auto b = sample(rp->type);
     const bool text_involved = lp->type == cim_type::string || rp->type == cim_type::string;
     if (!text_involved && (!a || !b || !compare_scalars(*a, *b, true))) {
-      return ql::query_error(v.lang, e.column, "cannot compare property " + lp->name + " (" +
-                                                   std::string(to_string(lp->type)) + ") with property " +
-                                                   rp->name + " (" + std::string(to_string(rp->type)) + ")");
+      return ql::query_error(v.lang, e.column,
+                             "cannot compare property " + lp->name + " (" +
+                                 std::string(to_string(lp->type)) + ") with property " + rp->name +
+                                 " (" + std::string(to_string(rp->type)) + ")");
     }
   }
   return {};
@@ -598,7 +618,8 @@ const association_query& query::association() const {
   return *association_;
 }
 
-result<bool> query::matches(const instance& inst, const class_repository& repo, std::string_view ns) const {
+result<bool> query::matches(const instance& inst, const class_repository& repo,
+                            std::string_view ns) const {
   if (where_ == nullptr) {
     return true;
   }
@@ -613,14 +634,15 @@ result<void> query::validate(const class_repository& repo, std::string_view ns) 
   }
   const class_decl* from = repo.find_class(ns, from_class_);
   if (from == nullptr) {
-    return fail(errc::invalid_class, "class " + from_class_ + " in the FROM clause does not exist in namespace " +
+    return fail(errc::invalid_class, "class " + from_class_ +
+                                         " in the FROM clause does not exist in namespace " +
                                          std::string(ns));
   }
   for (const auto& name : selected_) {
     if (!name.starts_with("__") && from->property(name) == nullptr) {
-      return fail(errc::invalid_query, std::string(language_ == query_language::wql ? "WQL" : "CQL") +
-                                           " query: class " + from->name + " has no property " + name +
-                                           " (in the SELECT list)");
+      return fail(errc::invalid_query,
+                  std::string(language_ == query_language::wql ? "WQL" : "CQL") + " query: class " +
+                      from->name + " has no property " + name + " (in the SELECT list)");
     }
   }
   if (where_ != nullptr) {

@@ -15,8 +15,8 @@
 // Everything else that SQL-like languages allow gets a diagnostic naming the construct.
 
 #include "cimom/name.hpp"
-#include "cimom/query/ast.hpp"
-#include "cimom/query/lexer.hpp"
+#include "cimom/query/detail/ast.hpp"
+#include "cimom/query/detail/lexer.hpp"
 #include "cimom/query/query.hpp"
 
 #include <algorithm>
@@ -114,17 +114,17 @@ struct sys_name {
   ql::system_property p;
 };
 constexpr sys_name system_properties[] = {
-    {"__CLASS", ql::system_property::class_},     {"__SUPERCLASS", ql::system_property::superclass},
-    {"__DYNASTY", ql::system_property::dynasty},  {"__NAMESPACE", ql::system_property::namespace_},
-    {"__RELPATH", ql::system_property::relpath},  {"__PATH", ql::system_property::path},
-    {"__GENUS", ql::system_property::genus},      {"__THIS", ql::system_property::this_},
+    {"__CLASS", ql::system_property::class_},    {"__SUPERCLASS", ql::system_property::superclass},
+    {"__DYNASTY", ql::system_property::dynasty}, {"__NAMESPACE", ql::system_property::namespace_},
+    {"__RELPATH", ql::system_property::relpath}, {"__PATH", ql::system_property::path},
+    {"__GENUS", ql::system_property::genus},     {"__THIS", ql::system_property::this_},
 };
 
 constexpr std::string_view aggregates[] = {"COUNT", "SUM", "AVG", "MIN", "MAX"};
 
 // Keywords that end an operand list; a property may not be named like them.
-constexpr std::string_view reserved[] = {"SELECT", "FROM",  "WHERE", "AND",  "OR",   "NOT",
-                                         "IS",     "LIKE",  "ISA",   "NULL", "TRUE", "FALSE",
+constexpr std::string_view reserved[] = {"SELECT", "FROM",  "WHERE",  "AND",  "OR",     "NOT",
+                                         "IS",     "LIKE",  "ISA",    "NULL", "TRUE",   "FALSE",
                                          "ORDER",  "GROUP", "HAVING", "JOIN", "WITHIN", "OF"};
 
 bool is_reserved(std::string_view s) {
@@ -239,6 +239,9 @@ result<void> query_builder::parse_select() {
   if (is_punct(peek(), "*")) {
     take();
     q_.selects_all_ = true;
+    if (!is_kw(peek(), "FROM")) {
+      return unexpected(peek(), "FROM after '*'");
+    }
   } else {
     while (true) {
       if (auto tried = parse_select_item(); !tried) {
@@ -287,8 +290,8 @@ result<void> query_builder::parse_select() {
     if (auto e = unsupported_clause(peek())) {
       return *e;
     }
-    return unexpected(peek(), q_.where_ ? "AND, OR or the end of the query"
-                                        : "WHERE or the end of the query");
+    return unexpected(
+        peek(), q_.where_ ? "AND, OR or the end of the query" : "WHERE or the end of the query");
   }
   return {};
 }
@@ -347,7 +350,8 @@ result<void> query_builder::parse_select_item() {
 
 result<void> query_builder::parse_association(query_kind kind) {
   q_.kind_ = kind;
-  const std::string_view verb = kind == query_kind::associators_of ? "ASSOCIATORS OF" : "REFERENCES OF";
+  const std::string_view verb =
+      kind == query_kind::associators_of ? "ASSOCIATORS OF" : "REFERENCES OF";
   if (!accept_kw("OF")) {
     return unexpected(peek(), "OF");
   }
@@ -494,7 +498,8 @@ result<ql::expr> query_builder::parse_not() {
   const ql::token& t = peek();
   // Recursion depth is bounded so that a hostile query cannot exhaust the stack.
   if ((is_kw(t, "NOT") || is_punct(t, "(")) && ++depth_ > max_depth) {
-    return err(t, "the condition is nested more than " + std::to_string(max_depth) + " levels deep");
+    return err(t,
+               "the condition is nested more than " + std::to_string(max_depth) + " levels deep");
   }
   struct leave {
     std::size_t& d;
@@ -626,7 +631,8 @@ result<ql::operand> query_builder::parse_operand() {
           take();
           if (t.text == "+") {
             o.lit = value(scalar(num.u));
-          } else if (num.u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) + 1) {
+          } else if (num.u >
+                     static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) + 1) {
             return err(t, "integer literal -" + num.text + " is out of the 64-bit range");
           } else {
             // 0 - u computed in unsigned arithmetic reaches INT64_MIN without overflow.
@@ -652,8 +658,7 @@ result<ql::operand> query_builder::parse_operand() {
       return unexpected(t, "a property name or a literal");
     case ql::tok::path:
       return err(t, "object path literals are only valid after ASSOCIATORS OF / REFERENCES OF");
-    case ql::tok::end:
-      return unexpected(t, "a property name or a literal");
+    case ql::tok::end: return unexpected(t, "a property name or a literal");
   }
   return unexpected(t, "a property name or a literal");
 }

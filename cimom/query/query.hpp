@@ -128,7 +128,8 @@ class query {
   /// @return true when selected (always, without WHERE; a NULL/unknown result is false), or
   /// errc::invalid_query when a comparison is impossible for the instance's actual values
   /// (an array property, a literal that does not convert to the property's type).
-  result<bool> matches(const instance& inst, const class_repository& repo, std::string_view ns) const;
+  result<bool> matches(const instance& inst, const class_repository& repo,
+                       std::string_view ns) const;
 
   /// The projection of `inst` to the SELECT list: the selected properties the instance carries
   /// plus the key properties of `cls` (its resolved class), so the result still has a path. Order

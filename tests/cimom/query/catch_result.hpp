@@ -15,7 +15,8 @@ struct StringMaker<boost::system::result<T, vsnapd::cim::error>> {
     if (r) {
       return "{value}";
     }
-    return "{error " + std::string(vsnapd::cim::to_string(r.error().code)) + ": " + r.error().description + "}";
+    return "{error " + std::string(vsnapd::cim::to_string(r.error().code)) + ": " +
+           r.error().description + "}";
   }
 };
 }  // namespace Catch

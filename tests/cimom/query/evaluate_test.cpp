@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -59,16 +60,19 @@ instance sample(std::string cls = "Q_Base") {
   i.set("Letter", value(scalar(char16_t{'Q'})));
   i.set("When", value(scalar(*datetime::parse("20240102030405.000000+060"))));
   i.set("Span", value(scalar(*datetime::parse("00000001000000.000000:000"))));
-  i.set("Parent", value(scalar(std::make_shared<const object_path>(
-                      "root/test", "Q_Base", std::vector<key_binding>{{"Name", value("parent")}}))));
-  i.set("Tags", value::array(cim_type::string, {scalar(std::string("a")), scalar(std::string("b"))}));
+  i.set("Parent",
+        value(scalar(std::make_shared<const object_path>(
+            "root/test", "Q_Base", std::vector<key_binding>{{"Name", value("parent")}}))));
+  i.set("Tags",
+        value::array(cim_type::string, {scalar(std::string("a")), scalar(std::string("b"))}));
   i.set("Emb", value::null(cim_type::object));
   return i;
 }
 
 }  // namespace
 
-TEST_CASE_METHOD(eval_fixture, "query evaluate: string comparisons, WQL case-insensitive and CQL case-sensitive",
+TEST_CASE_METHOD(eval_fixture,
+                 "query evaluate: string comparisons, WQL case-insensitive and CQL case-sensitive",
                  "[cimom][query][evaluate]") {
   const instance i = sample();
   CHECK(where(i, "Name = 'vm-01'"));
@@ -89,6 +93,16 @@ TEST_CASE_METHOD(eval_fixture, "query evaluate: string comparisons, WQL case-ins
   CHECK(where(i, "Caption = 'Test VM'"));
   CHECK(where(i, "Name <> Caption"));  // property against property
   CHECK(where(i, "Name = Name"));
+}
+
+TEST_CASE_METHOD(eval_fixture, "query evaluate: string literals resolve backslash escapes",
+                 "[cimom][query][evaluate]") {
+  instance i = sample();
+  i.set("Caption", value("It's \"quoted\" C:\\dir"));
+  CHECK(where(i, "Caption = 'It\\'s \"quoted\" C:\\\\dir'"));
+  CHECK(where(i, "Caption = \"It's \\\"quoted\\\" C:\\\\dir\""));
+  CHECK_FALSE(where(i, "Caption = 'It\\'s \"quoted\" C:\\dir'"));  // a lone \d is just d
+  CHECK(where(i, "Caption LIKE '%C:\\\\%'"));
 }
 
 TEST_CASE_METHOD(eval_fixture, "query evaluate: integers of every width and sign, at their limits",
@@ -118,7 +132,8 @@ TEST_CASE_METHOD(eval_fixture, "query evaluate: integers of every width and sign
   CHECK(where(i, "U8 = 255.0"));
   CHECK(where(i, "U8 < 255.5"));
   CHECK(where(i, "U64 = 0xFFFFFFFFFFFFFFFF"));
-  CHECK(where(i, "U64 = 1111111111111111111111111111111111111111111111111111111111111111b", "DMTF:CQL"));
+  CHECK(where(i, "U64 = 1111111111111111111111111111111111111111111111111111111111111111b",
+              "DMTF:CQL"));
 }
 
 TEST_CASE_METHOD(eval_fixture, "query evaluate: reals, including NaN", "[cimom][query][evaluate]") {
@@ -172,7 +187,8 @@ TEST_CASE_METHOD(eval_fixture, "query evaluate: booleans, char16, datetimes and 
   CHECK_FALSE(where(i, "Parent = 'root/other:Q_Base.Name=\"parent\"'"));
 }
 
-TEST_CASE_METHOD(eval_fixture, "query evaluate: NULL is unknown and IS NULL finds it", "[cimom][query][evaluate]") {
+TEST_CASE_METHOD(eval_fixture, "query evaluate: NULL is unknown and IS NULL finds it",
+                 "[cimom][query][evaluate]") {
   instance i = sample();
   i.set("Caption", value::null(cim_type::string));
   i.erase("U32");  // absent counts as NULL
@@ -184,8 +200,8 @@ TEST_CASE_METHOD(eval_fixture, "query evaluate: NULL is unknown and IS NULL find
   CHECK(where(i, "U32 IS NULL"));
   CHECK(where(i, "Name IS NOT NULL"));
   CHECK_FALSE(where(i, "Caption = 'x'"));
-  CHECK_FALSE(where(i, "Caption <> 'x'"));      // unknown, not true
-  CHECK_FALSE(where(i, "NOT Caption = 'x'"));   // NOT unknown is unknown
+  CHECK_FALSE(where(i, "Caption <> 'x'"));     // unknown, not true
+  CHECK_FALSE(where(i, "NOT Caption = 'x'"));  // NOT unknown is unknown
   CHECK_FALSE(where(i, "NOT (Caption <> 'x')"));
   CHECK(where(i, "Caption = 'x' OR Name = 'vm-01'"));    // unknown OR true
   CHECK_FALSE(where(i, "Caption = 'x' OR Name = 'z'"));  // unknown OR false
@@ -232,7 +248,8 @@ TEST_CASE_METHOD(eval_fixture, "query evaluate: LIKE in WQL and CQL", "[cimom][q
   CHECK_THAT(eval_error(i, "Tags LIKE 'a'").description, Catch::Contains("LIKE needs a string"));
 }
 
-TEST_CASE_METHOD(eval_fixture, "query evaluate: ISA follows the repository's inheritance", "[cimom][query][evaluate]") {
+TEST_CASE_METHOD(eval_fixture, "query evaluate: ISA follows the repository's inheritance",
+                 "[cimom][query][evaluate]") {
   const instance base = sample("Q_Base");
   const instance child = sample("Q_Child");
   const instance grand = sample("Q_GrandChild");
@@ -265,12 +282,14 @@ TEST_CASE_METHOD(eval_fixture, "query evaluate: ISA follows the repository's inh
   CHECK_FALSE(*q2->matches(child, *repo, query_ns));
 }
 
-TEST_CASE_METHOD(eval_fixture, "query evaluate: CQL alias, class scope and Class::property", "[cimom][query][evaluate]") {
+TEST_CASE_METHOD(eval_fixture, "query evaluate: CQL alias, class scope and Class::property",
+                 "[cimom][query][evaluate]") {
   instance child = sample("Q_Child");
   child.set("ChildOnly", value("c"));
   instance base = sample("Q_Base");
-  const auto q = parse_query("DMTF:CQL",
-                             "SELECT b.Name FROM Q_Base AS b WHERE b.Name = 'vm-01' AND Q_Child::ChildOnly = 'c'");
+  const auto q = parse_query(
+      "DMTF:CQL",
+      "SELECT b.Name FROM Q_Base AS b WHERE b.Name = 'vm-01' AND Q_Child::ChildOnly = 'c'");
   REQUIRE(q);
   CHECK(*q->matches(child, *repo, query_ns));
   CHECK_FALSE(*q->matches(base, *repo, query_ns));  // scoped property is NULL for a Q_Base
@@ -282,7 +301,8 @@ TEST_CASE_METHOD(eval_fixture, "query evaluate: CQL alias, class scope and Class
   CHECK(*q3->matches(base, *repo, query_ns));
 }
 
-TEST_CASE_METHOD(eval_fixture, "query evaluate: WMI system properties", "[cimom][query][evaluate]") {
+TEST_CASE_METHOD(eval_fixture, "query evaluate: WMI system properties",
+                 "[cimom][query][evaluate]") {
   const instance grand = sample("Q_GrandChild");
   CHECK(where(grand, "__CLASS = 'Q_GrandChild'"));
   CHECK(where(grand, "__SUPERCLASS = 'Q_Child'"));
@@ -297,7 +317,8 @@ TEST_CASE_METHOD(eval_fixture, "query evaluate: WMI system properties", "[cimom]
   CHECK(e.code == errc::invalid_class);
 }
 
-TEST_CASE_METHOD(eval_fixture, "query evaluate: impossible comparisons are INVALID_QUERY, not false",
+TEST_CASE_METHOD(eval_fixture,
+                 "query evaluate: impossible comparisons are INVALID_QUERY, not false",
                  "[cimom][query][evaluate]") {
   instance i = sample();
   struct bad {
@@ -322,7 +343,8 @@ TEST_CASE_METHOD(eval_fixture, "query evaluate: impossible comparisons are INVAL
   CHECK_THAT(eval_error(i, "Emb = 'x'").description, Catch::Contains("embedded objects"));
 }
 
-TEST_CASE_METHOD(eval_fixture, "query validate: checks the query against the schema before evaluation",
+TEST_CASE_METHOD(eval_fixture,
+                 "query validate: checks the query against the schema before evaluation",
                  "[cimom][query][evaluate]") {
   struct row {
     const char* text;
@@ -330,24 +352,39 @@ TEST_CASE_METHOD(eval_fixture, "query validate: checks the query against the sch
     const char* message;
   };
   const row rows[] = {
-      {"SELECT * FROM Q_Base WHERE Name = 'x' AND U64 > 5 AND Parent = 'Q_Base.Name=\"p\"'", errc::ok, ""},
-      {"SELECT Name, __PATH FROM Q_Base WHERE __CLASS ISA 'Q_Child' AND Emb ISA 'Q_Base'", errc::ok, ""},
-      {"SELECT * FROM Q_Base WHERE When < '20240101000000.000000+000' AND Flag = TRUE", errc::ok, ""},
+      {"SELECT * FROM Q_Base WHERE Name = 'x' AND U64 > 5 AND Parent = 'Q_Base.Name=\"p\"'",
+       errc::ok, ""},
+      {"SELECT Name, __PATH FROM Q_Base WHERE __CLASS ISA 'Q_Child' AND Emb ISA 'Q_Base'", errc::ok,
+       ""},
+      {"SELECT * FROM Q_Base WHERE When < '20240101000000.000000+000' AND Flag = TRUE", errc::ok,
+       ""},
       {"SELECT * FROM Q_Base WHERE Q_Child::ChildOnly = 'c'", errc::ok, ""},
       {"SELECT * FROM Q_Base WHERE Tags IS NULL", errc::ok, ""},
-      {"SELECT * FROM Q_Nope", errc::invalid_class, "class Q_Nope in the FROM clause does not exist"},
-      {"SELECT Nope FROM Q_Base", errc::invalid_query, "class Q_Base has no property Nope (in the SELECT list)"},
-      {"SELECT * FROM Q_Base WHERE Nope = 1", errc::invalid_query, "column 28: class Q_Base has no property Nope"},
-      {"SELECT * FROM Q_Base WHERE ChildOnly = 'c'", errc::invalid_query, "class Q_Base has no property ChildOnly"},
-      {"SELECT * FROM Q_Base WHERE Q_Nope::X = 'c'", errc::invalid_query, "class Q_Nope in Q_Nope::X does not exist"},
-      {"SELECT * FROM Q_Base WHERE Tags = 'a'", errc::invalid_query, "array property Tags cannot be compared"},
-      {"SELECT * FROM Q_Base WHERE U8 = 'abc'", errc::invalid_query, "does not convert to the type of property U8 (uint8)"},
-      {"SELECT * FROM Q_Base WHERE Flag = 3", errc::invalid_query, "does not convert to the type of property Flag"},
-      {"SELECT * FROM Q_Base WHERE When = 'soon'", errc::invalid_query, "'soon' is not a CIM datetime"},
-      {"SELECT * FROM Q_Base WHERE U8 LIKE '1%'", errc::invalid_query, "LIKE needs a string, and property U8 is uint8"},
-      {"SELECT * FROM Q_Base WHERE U8 ISA 'X'", errc::invalid_query, "ISA needs an embedded object or a reference"},
+      {"SELECT * FROM Q_Nope", errc::invalid_class,
+       "class Q_Nope in the FROM clause does not exist"},
+      {"SELECT Nope FROM Q_Base", errc::invalid_query,
+       "class Q_Base has no property Nope (in the SELECT list)"},
+      {"SELECT * FROM Q_Base WHERE Nope = 1", errc::invalid_query,
+       "column 28: class Q_Base has no property Nope"},
+      {"SELECT * FROM Q_Base WHERE ChildOnly = 'c'", errc::invalid_query,
+       "class Q_Base has no property ChildOnly"},
+      {"SELECT * FROM Q_Base WHERE Q_Nope::X = 'c'", errc::invalid_query,
+       "class Q_Nope in Q_Nope::X does not exist"},
+      {"SELECT * FROM Q_Base WHERE Tags = 'a'", errc::invalid_query,
+       "array property Tags cannot be compared"},
+      {"SELECT * FROM Q_Base WHERE U8 = 'abc'", errc::invalid_query,
+       "does not convert to the type of property U8 (uint8)"},
+      {"SELECT * FROM Q_Base WHERE Flag = 3", errc::invalid_query,
+       "does not convert to the type of property Flag"},
+      {"SELECT * FROM Q_Base WHERE When = 'soon'", errc::invalid_query,
+       "'soon' is not a CIM datetime"},
+      {"SELECT * FROM Q_Base WHERE U8 LIKE '1%'", errc::invalid_query,
+       "LIKE needs a string, and property U8 is uint8"},
+      {"SELECT * FROM Q_Base WHERE U8 ISA 'X'", errc::invalid_query,
+       "ISA needs an embedded object or a reference"},
       {"SELECT * FROM Q_Base WHERE Emb = 'x'", errc::invalid_query, "embedded-object property Emb"},
-      {"SELECT * FROM Q_Base WHERE Flag = When", errc::invalid_query, "cannot compare property Flag (boolean) with property When"},
+      {"SELECT * FROM Q_Base WHERE Flag = When", errc::invalid_query,
+       "cannot compare property Flag (boolean) with property When"},
   };
   for (const auto& r : rows) {
     INFO(r.text);
@@ -367,7 +404,8 @@ TEST_CASE_METHOD(eval_fixture, "query validate: checks the query against the sch
   CHECK(assoc->validate(*repo, query_ns));
 }
 
-TEST_CASE_METHOD(eval_fixture, "query project: keeps the selected properties and the keys", "[cimom][query][evaluate]") {
+TEST_CASE_METHOD(eval_fixture, "query project: keeps the selected properties and the keys",
+                 "[cimom][query][evaluate]") {
   const instance i = sample();
   const class_decl* cls = repo->find_class(query_ns, "Q_Base");
   REQUIRE(cls != nullptr);
@@ -405,14 +443,16 @@ std::string read_file(const std::string& path) {
 
 TEST_CASE_METHOD(eval_fixture, "query clients: the wsl Enumerate filter from the shared capture",
                  "[cimom][query][clients]") {
-  const std::string capture = read_file(VSNAPD_SOURCE_DIR "/../shared/vectors/clients/wsl-enumerate-filter.txt");
+  const std::string capture =
+      read_file(VSNAPD_SOURCE_DIR "/../shared/vectors/clients/wsl-enumerate-filter.txt");
   const std::string open = "<wsman:Filter Dialect=\"";
   const auto at = capture.find(open);
   REQUIRE(at != std::string::npos);
   const auto dialect_end = capture.find('"', at + open.size());
   const std::string dialect = capture.substr(at + open.size(), dialect_end - at - open.size());
   const auto body_start = capture.find('>', dialect_end) + 1;
-  const std::string text = capture.substr(body_start, capture.find("</wsman:Filter>", body_start) - body_start);
+  const std::string text =
+      capture.substr(body_start, capture.find("</wsman:Filter>", body_start) - body_start);
   CHECK(text == "select * from CIM_ComputerSystem where Name='host1'");
   const auto lang = query_language_from_dialect(dialect);
   REQUIRE(lang == query_language::cql);
@@ -423,7 +463,8 @@ TEST_CASE_METHOD(eval_fixture, "query clients: the wsl Enumerate filter from the
   REQUIRE(r.add_namespace("root/cimv2"));
   class_decl cs;
   cs.name = "CIM_ComputerSystem";
-  cs.properties = {test::prop("CreationClassName", cim_type::string, true), test::prop("Name", cim_type::string, true),
+  cs.properties = {test::prop("CreationClassName", cim_type::string, true),
+                   test::prop("Name", cim_type::string, true),
                    test::prop("ElementName", cim_type::string)};
   REQUIRE(r.add_class("root/cimv2", cs));
   CHECK(q->validate(r, "root/cimv2"));
@@ -438,12 +479,14 @@ TEST_CASE_METHOD(eval_fixture, "query clients: the wsl Enumerate filter from the
   CHECK_FALSE(*q->matches(upper, r, "root/cimv2"));  // CQL is case-sensitive
 }
 
-TEST_CASE("query clients: Hyper-V, libvirt and PowerShell WQL idioms parse", "[cimom][query][clients]") {
+TEST_CASE("query clients: Hyper-V, libvirt and PowerShell WQL idioms parse",
+          "[cimom][query][clients]") {
   // The snapshot idiom of ../shared/reference/snapshot-model.md section 2.3.
-  const auto snap = parse_query(
-      "WQL",
-      "SELECT * FROM Msvm_VirtualSystemSettingData WHERE VirtualSystemIdentifier='6B4D2F3E-0C2A-4F5C-9D1E-"
-      "0123456789AB' AND VirtualSystemType='Microsoft:Hyper-V:Snapshot:Realized'");
+  const auto snap =
+      parse_query("WQL",
+                  "SELECT * FROM Msvm_VirtualSystemSettingData WHERE "
+                  "VirtualSystemIdentifier='6B4D2F3E-0C2A-4F5C-9D1E-"
+                  "0123456789AB' AND VirtualSystemType='Microsoft:Hyper-V:Snapshot:Realized'");
   REQUIRE(snap);
   CHECK(snap->from_class() == "Msvm_VirtualSystemSettingData");
   instance vssd("Msvm_VirtualSystemSettingData");
@@ -460,7 +503,8 @@ TEST_CASE("query clients: Hyper-V, libvirt and PowerShell WQL idioms parse", "[c
   const auto ps = parse_query(
       "WQL",
       "ASSOCIATORS OF {\\\\HV01\\root\\virtualization\\v2:Msvm_ComputerSystem.CreationClassName="
-      "\"Msvm_ComputerSystem\",Name=\"6B4D2F3E\"} WHERE resultClass = Msvm_VirtualSystemsettingData");
+      "\"Msvm_ComputerSystem\",Name=\"6B4D2F3E\"} WHERE resultClass = "
+      "Msvm_VirtualSystemsettingData");
   REQUIRE(ps);
   CHECK(ps->association().result_class == "Msvm_VirtualSystemsettingData");
   CHECK(ps->association().source.ns() == "root/virtualization/v2");
@@ -468,16 +512,45 @@ TEST_CASE("query clients: Hyper-V, libvirt and PowerShell WQL idioms parse", "[c
   // libvirt's hyperv driver (src/hyperv): ASSOCIATORS OF with AssocClass and ResultClass.
   const auto lv = parse_query(
       "WQL",
-      "ASSOCIATORS OF {Msvm_ComputerSystem.CreationClassName=\"Msvm_ComputerSystem\",Name=\"6B4D2F3E\"} "
+      "ASSOCIATORS OF "
+      "{Msvm_ComputerSystem.CreationClassName=\"Msvm_ComputerSystem\",Name=\"6B4D2F3E\"} "
       "WHERE AssocClass = Msvm_SettingsDefineState ResultClass = Msvm_VirtualSystemSettingData");
   REQUIRE(lv);
   CHECK(lv->association().assoc_class == "Msvm_SettingsDefineState");
   CHECK(lv->association().result_class == "Msvm_VirtualSystemSettingData");
-  CHECK(parse_query("WQL", "SELECT * FROM Msvm_ComputerSystem WHERE Description = "
-                           "\"Microsoft Hosting Computer System\""));
+  CHECK(parse_query("WQL",
+                    "SELECT * FROM Msvm_ComputerSystem WHERE Description = "
+                    "\"Microsoft Hosting Computer System\""));
   // Get-CimInstance -ClassName X -Filter "..." -Property a,b builds this shape.
-  const auto gci = parse_query("WQL", "SELECT ElementName,EnabledState FROM Msvm_ComputerSystem WHERE "
-                                      "ElementName like 'web%' AND EnabledState = 2");
+  const auto gci = parse_query("WQL",
+                               "SELECT ElementName,EnabledState FROM Msvm_ComputerSystem WHERE "
+                               "ElementName like 'web%' AND EnabledState = 2");
   REQUIRE(gci);
   CHECK(gci->selected_properties() == std::vector<std::string>{"ElementName", "EnabledState"});
+}
+
+TEST_CASE_METHOD(eval_fixture, "query evaluate: throughput over 100,000 instances",
+                 "[.][bench][cimom][query]") {
+  // Manual: prints the per-instance cost of a typical client filter (run with "[bench]").
+  const auto q = parse_query("WQL",
+                             "SELECT * FROM Q_Base WHERE Name LIKE 'vm-%' AND U32 > 10 AND "
+                             "(Flag = TRUE OR Caption IS NULL) AND __CLASS ISA 'Q_Base'");
+  REQUIRE(q);
+  std::vector<instance> items;
+  for (int n = 0; n < 100000; ++n) {
+    instance i = sample(n % 2 == 0 ? "Q_Base" : "Q_GrandChild");
+    i.set("Name", value(scalar("vm-" + std::to_string(n))));
+    i.set("U32", value(scalar(static_cast<std::uint32_t>(n))));
+    items.push_back(std::move(i));
+  }
+  const auto start = std::chrono::steady_clock::now();
+  std::size_t selected = 0;
+  for (const auto& i : items) {
+    selected += *q->matches(i, *repo, query_ns) ? 1 : 0;
+  }
+  const auto ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
+          .count();
+  CHECK(selected == 100000 - 11);
+  WARN("matches: " << ns / 100000 << " ns per instance, " << selected << " selected");
 }

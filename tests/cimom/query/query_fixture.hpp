@@ -19,7 +19,8 @@ namespace vsnapd::cim::test {
 
 inline constexpr std::string_view query_ns = "root/test";
 
-inline property_decl prop(std::string name, cim_type type, bool key = false, bool is_array = false) {
+inline property_decl prop(std::string name, cim_type type, bool key = false,
+                          bool is_array = false) {
   property_decl p;
   p.name = std::move(name);
   p.type = type;
@@ -35,16 +36,17 @@ inline std::unique_ptr<class_repository> make_query_repository() {
   REQUIRE(repo->add_namespace(query_ns));
   class_decl base;
   base.name = "Q_Base";
-  base.properties = {prop("Name", cim_type::string, true), prop("Caption", cim_type::string),
-                     prop("U8", cim_type::uint8),          prop("S8", cim_type::sint8),
-                     prop("U16", cim_type::uint16),        prop("S16", cim_type::sint16),
-                     prop("U32", cim_type::uint32),        prop("S32", cim_type::sint32),
-                     prop("U64", cim_type::uint64),        prop("S64", cim_type::sint64),
-                     prop("R32", cim_type::real32),        prop("R64", cim_type::real64),
-                     prop("Flag", cim_type::boolean),      prop("Letter", cim_type::char16),
-                     prop("When", cim_type::datetime),     prop("Span", cim_type::datetime),
-                     prop("Parent", cim_type::reference),  prop("Tags", cim_type::string, false, true),
-                     prop("Emb", cim_type::object)};
+  base.properties = {
+      prop("Name", cim_type::string, true), prop("Caption", cim_type::string),
+      prop("U8", cim_type::uint8),          prop("S8", cim_type::sint8),
+      prop("U16", cim_type::uint16),        prop("S16", cim_type::sint16),
+      prop("U32", cim_type::uint32),        prop("S32", cim_type::sint32),
+      prop("U64", cim_type::uint64),        prop("S64", cim_type::sint64),
+      prop("R32", cim_type::real32),        prop("R64", cim_type::real64),
+      prop("Flag", cim_type::boolean),      prop("Letter", cim_type::char16),
+      prop("When", cim_type::datetime),     prop("Span", cim_type::datetime),
+      prop("Parent", cim_type::reference),  prop("Tags", cim_type::string, false, true),
+      prop("Emb", cim_type::object)};
   base.property("Parent")->ref_class = "Q_Base";
   base.property("Emb")->embedded_class = "Q_Base";
   REQUIRE(repo->add_class(query_ns, base));

@@ -29,8 +29,8 @@ struct select_case {
 
 constexpr select_case select_cases[] = {
     {"WQL", "SELECT * FROM Msvm_ComputerSystem", "Msvm_ComputerSystem", "", true, "", false},
-    {"wql", "select * from Msvm_ComputerSystem where ElementName = 'vm1'", "Msvm_ComputerSystem", "",
-     true, "", true},
+    {"wql", "select * from Msvm_ComputerSystem where ElementName = 'vm1'", "Msvm_ComputerSystem",
+     "", true, "", true},
     {"WQL", "SELECT Name, ElementName FROM CIM_ComputerSystem", "CIM_ComputerSystem", "", false,
      "Name,ElementName", false},
     {"WQL", "SELECT Name,name FROM X", "X", "", false, "Name", false},
@@ -59,7 +59,8 @@ constexpr select_case select_cases[] = {
 
 }  // namespace
 
-TEST_CASE("query parser: valid SELECT queries expose class, alias and properties", "[cimom][query]") {
+TEST_CASE("query parser: valid SELECT queries expose class, alias and properties",
+          "[cimom][query]") {
   for (const auto& c : select_cases) {
     INFO(c.lang << ": " << c.text);
     const auto q = parse_query(c.lang, c.text);
@@ -82,11 +83,19 @@ TEST_CASE("query parser: language names and WS-Man dialect URIs", "[cimom][query
   CHECK(parse_query_language("CQL") == query_language::cql);
   CHECK_FALSE(parse_query_language("SQL"));
   CHECK_FALSE(parse_query_language(""));
-  CHECK(query_language_from_dialect("http://schemas.microsoft.com/wbem/wsman/1/WQL") == query_language::wql);
-  CHECK(query_language_from_dialect("http://schemas.dmtf.org/wbem/wsman/1/WQL") == query_language::wql);
-  CHECK(query_language_from_dialect("HTTP://SCHEMAS.MICROSOFT.COM/wbem/wsman/1/wql") == query_language::wql);
-  CHECK(query_language_from_dialect("http://schemas.dmtf.org/wbem/cql/1/dsp0202.pdf") == query_language::cql);
-  CHECK_FALSE(query_language_from_dialect("http://schemas.dmtf.org/wbem/wsman/1/wsman/SelectorFilter"));
+  CHECK(query_language_from_dialect("http://schemas.microsoft.com/wbem/wsman/1/WQL") ==
+        query_language::wql);
+  CHECK(query_language_from_dialect("http://schemas.dmtf.org/wbem/wsman/1/WQL") ==
+        query_language::wql);
+  CHECK(query_language_from_dialect("HTTP://SCHEMAS.MICROSOFT.COM/wbem/wsman/1/wql") ==
+        query_language::wql);
+  CHECK(query_language_from_dialect("http://schemas.dmtf.org/wbem/cql/1/dsp0202.pdf") ==
+        query_language::cql);
+  CHECK_FALSE(
+      query_language_from_dialect("http://schemas.dmtf.org/wbem/wsman/1/wsman/SelectorFilter"));
+  // Windows event subscriptions filter with an XPath QueryList (MS-WSMV 3.1.4.1.30.5), not WQL.
+  CHECK_FALSE(
+      query_language_from_dialect("http://schemas.microsoft.com/win/2004/08/events/eventquery"));
   CHECK_FALSE(query_language_from_dialect(
       "http://schemas.dmtf.org/wbem/wsman/1/cimbinding/associationFilter"));
   // one name table per enum, walked completely
@@ -113,7 +122,8 @@ TEST_CASE("query parser: an unknown language is QUERY_LANGUAGE_NOT_SUPPORTED", "
 TEST_CASE("query parser: ASSOCIATORS OF takes every WMI keyword", "[cimom][query]") {
   const auto q = parse_query(
       "WQL",
-      "ASSOCIATORS OF {Msvm_ComputerSystem.CreationClassName=\"Msvm_ComputerSystem\",Name=\"6B4D2F3E\"} "
+      "ASSOCIATORS OF "
+      "{Msvm_ComputerSystem.CreationClassName=\"Msvm_ComputerSystem\",Name=\"6B4D2F3E\"} "
       "WHERE AssocClass = Msvm_SettingsDefineState ResultClass = Msvm_VirtualSystemSettingData "
       "Role = ManagedElement ResultRole = SettingData RequiredQualifier = Description "
       "RequiredAssocQualifier = Association KeysOnly");
@@ -147,7 +157,8 @@ TEST_CASE("query parser: ASSOCIATORS OF and REFERENCES OF variants", "[cimom][qu
   SECTION("a WMI path with host, backslash namespace and single quotes") {
     const auto q = parse_query(
         "WQL",
-        "ASSOCIATORS OF {\\\\HYPERV01\\root\\virtualization\\v2:Msvm_ComputerSystem.CreationClassName="
+        "ASSOCIATORS OF "
+        "{\\\\HYPERV01\\root\\virtualization\\v2:Msvm_ComputerSystem.CreationClassName="
         "'Msvm_ComputerSystem',Name='A1B2'} WHERE resultClass = Msvm_VirtualSystemsettingData");
     REQUIRE(q);
     const auto& a = q->association();
@@ -165,9 +176,10 @@ TEST_CASE("query parser: ASSOCIATORS OF and REFERENCES OF variants", "[cimom][qu
     CHECK(q->association().class_defs_only);
   }
   SECTION("REFERENCES OF keywords") {
-    const auto q = parse_query(
-        "WQL", "REFERENCES OF {X.Id=1} WHERE ResultClass = 'CIM_Dependency' Role = Antecedent "
-               "RequiredQualifier = Q SchemaOnly");
+    const auto q =
+        parse_query("WQL",
+                    "REFERENCES OF {X.Id=1} WHERE ResultClass = 'CIM_Dependency' Role = Antecedent "
+                    "RequiredQualifier = Q SchemaOnly");
     REQUIRE(q);
     const auto& a = q->association();
     CHECK(a.result_class == "CIM_Dependency");
@@ -192,13 +204,24 @@ constexpr error_case error_cases[] = {
     {"WQL", "   ", "column 4: empty query"},
     {"WQL", "DELETE FROM X", "column 1: unexpected DELETE, expected SELECT"},
     {"WQL", "SELECT", "column 7: unexpected end of query, expected a property name or '*'"},
-    {"WQL", "SELECT * X", "column 10: unexpected X, expected ',' or FROM"},
-    {"WQL", "SELECT * FROM", "column 14: unexpected end of query, expected a class name after FROM"},
+    {"WQL", "SELECT * X", "column 10: unexpected X, expected FROM after '*'"},
+    {"WQL", "SELECT *, Name FROM X", "column 9: unexpected ,, expected FROM after '*'"},
+    {"WQL", "SELECT Name Caption FROM X", "column 13: unexpected Caption, expected ',' or FROM"},
+    {"WQL", "SELECT Name, FROM X", "column 14: unexpected FROM, expected a property name or '*'"},
+    {"WQL", "SELECT * FROM X WHERE A = 1 AND",
+     "column 32: unexpected end of query, expected a property name or a literal"},
+    {"WQL", "SELECT * FROM X WHERE A = 1 OR OR B = 2",
+     "column 32: unexpected OR, expected a property name or a literal"},
+    {"WQL", "SELECT * FROM X WHERE NOT",
+     "column 26: unexpected end of query, expected a property name or a literal"},
+    {"WQL", "SELECT * FROM",
+     "column 14: unexpected end of query, expected a class name after FROM"},
     {"WQL", "SELECT * FROM A, B", "column 16: joins are not supported"},
     {"WQL", "SELECT * FROM A JOIN B ON A.x = B.y", "column 17: joins are not supported"},
     {"WQL", "SELECT * FROM A INNER JOIN B", "column 17: joins are not supported"},
     {"WQL", "SELECT COUNT(*) FROM X", "column 8: aggregate functions are not supported (COUNT)"},
-    {"WQL", "SELECT Name FROM X WHERE UPPER(Name) = 'A'", "column 26: functions are not supported (UPPER)"},
+    {"WQL", "SELECT Name FROM X WHERE UPPER(Name) = 'A'",
+     "column 26: functions are not supported (UPPER)"},
     {"WQL", "SELECT DISTINCT Name FROM X", "column 8: DISTINCT is not supported"},
     {"WQL", "SELECT * FROM X ORDER BY Name", "column 17: ORDER BY is not supported"},
     {"WQL", "SELECT * FROM X WHERE A = 1 ORDER BY Name", "column 29: ORDER BY is not supported"},
@@ -210,35 +233,50 @@ constexpr error_case error_cases[] = {
      "column 23: 'TargetInstance.Name': embedded-object property access is not supported"},
     {"WQL", "SELECT * FROM X WHERE A IN (1, 2)", "column 25: IN is not supported"},
     {"WQL", "SELECT * FROM X WHERE A BETWEEN 1 AND 2", "column 25: BETWEEN is not supported"},
-    {"WQL", "SELECT * FROM X WHERE A = (SELECT B FROM Y)", "column 28: subqueries are not supported"},
+    {"WQL", "SELECT * FROM X WHERE A = (SELECT B FROM Y)",
+     "column 28: subqueries are not supported"},
     {"WQL", "SELECT * FROM (SELECT * FROM Y)", "column 16: subqueries are not supported"},
     {"WQL", "SELECT * FROM X WHERE A = 1 + 2", "column 29: arithmetic operators are not supported"},
     {"WQL", "SELECT * FROM X WHERE A = B * 2", "column 29: arithmetic operators are not supported"},
     {"WQL", "SELECT * FROM X WHERE A[0] = 1", "column 24: array indexing is not supported"},
-    {"WQL", "SELECT * FROM X WHERE", "column 22: unexpected end of query, expected a property name or a literal"},
-    {"WQL", "SELECT * FROM X WHERE A", "column 24: unexpected end of query, expected a comparison operator"},
+    {"WQL", "SELECT * FROM X WHERE",
+     "column 22: unexpected end of query, expected a property name or a literal"},
+    {"WQL", "SELECT * FROM X WHERE A",
+     "column 24: unexpected end of query, expected a comparison operator"},
     {"WQL", "SELECT * FROM X WHERE A = ", "column 27: unexpected end of query"},
-    {"WQL", "SELECT * FROM X WHERE A == 1", "column 26: unexpected =, expected a property name or a literal"},
-    {"WQL", "SELECT * FROM X WHERE A = 1 B = 2", "column 29: unexpected B, expected AND, OR or the end"},
+    {"WQL", "SELECT * FROM X WHERE A == 1",
+     "column 26: unexpected =, expected a property name or a literal"},
+    {"WQL", "SELECT * FROM X WHERE A = 1 B = 2",
+     "column 29: unexpected B, expected AND, OR or the end"},
     {"WQL", "SELECT * FROM X WHERE (A = 1", "column 29: unexpected end of query, expected ')'"},
     {"WQL", "SELECT * FROM X WHERE A = 1)", "column 28: unexpected ), expected AND, OR"},
     {"WQL", "SELECT * FROM X WHERE A = 'abc", "column 27: unterminated string literal"},
-    {"WQL", "SELECT * FROM X WHERE A = 18446744073709551616", "column 27: integer literal 18446744073709551616 is out of the 64-bit range"},
-    {"WQL", "SELECT * FROM X WHERE A = -9223372036854775809", "column 27: integer literal -9223372036854775809 is out of the 64-bit range"},
-    {"WQL", "SELECT * FROM X WHERE A = 0x", "column 27: malformed or out-of-range hexadecimal literal"},
+    {"WQL", "SELECT * FROM X WHERE A = 18446744073709551616",
+     "column 27: integer literal 18446744073709551616 is out of the 64-bit range"},
+    {"WQL", "SELECT * FROM X WHERE A = -9223372036854775809",
+     "column 27: integer literal -9223372036854775809 is out of the 64-bit range"},
+    {"WQL", "SELECT * FROM X WHERE A = 0x",
+     "column 27: malformed or out-of-range hexadecimal literal"},
     {"WQL", "SELECT * FROM X WHERE A = 12ab", "column 27: malformed number"},
     {"WQL", "SELECT * FROM X WHERE A = @", "column 27: unexpected character '@'"},
-    {"WQL", "SELECT * FROM X WHERE A IS 5", "column 28: unexpected 5, expected NULL or NOT NULL after IS"},
-    {"WQL", "SELECT * FROM X WHERE A IS NOT 5", "column 32: unexpected 5, expected NULL after IS NOT"},
-    {"WQL", "SELECT * FROM X WHERE A < NULL", "column 25: NULL can only be compared with =, <> or IS"},
+    {"WQL", "SELECT * FROM X WHERE A IS 5",
+     "column 28: unexpected 5, expected NULL or NOT NULL after IS"},
+    {"WQL", "SELECT * FROM X WHERE A IS NOT 5",
+     "column 32: unexpected 5, expected NULL after IS NOT"},
+    {"WQL", "SELECT * FROM X WHERE A < NULL",
+     "column 25: NULL can only be compared with =, <> or IS"},
     {"WQL", "SELECT * FROM X WHERE NULL = NULL", "column 28: NULL compared with NULL"},
-    {"WQL", "SELECT * FROM X WHERE A LIKE 5", "column 30: unexpected 5, expected a string pattern after LIKE"},
+    {"WQL", "SELECT * FROM X WHERE A LIKE 5",
+     "column 30: unexpected 5, expected a string pattern after LIKE"},
     {"WQL", "SELECT * FROM X WHERE 'a' LIKE 'b'", "column 23: LIKE needs a property on its left"},
     {"WQL", "SELECT * FROM X WHERE A LIKE '[ab'", "column 30: unterminated '[' set"},
-    {"WQL", "SELECT * FROM X WHERE A LIKE 'a' ESCAPE '!'", "column 34: LIKE ... ESCAPE is not supported"},
-    {"WQL", "SELECT * FROM X WHERE A ISA", "column 28: unexpected end of query, expected a class name after ISA"},
+    {"WQL", "SELECT * FROM X WHERE A LIKE 'a' ESCAPE '!'",
+     "column 34: LIKE ... ESCAPE is not supported"},
+    {"WQL", "SELECT * FROM X WHERE A ISA",
+     "column 28: unexpected end of query, expected a class name after ISA"},
     {"WQL", "SELECT * FROM X WHERE 5 ISA 'Y'", "column 23: ISA needs a property"},
-    {"WQL", "SELECT * FROM X WHERE __SERVER = 'h'", "column 23: system property __SERVER is not supported"},
+    {"WQL", "SELECT * FROM X WHERE __SERVER = 'h'",
+     "column 23: system property __SERVER is not supported"},
     {"WQL", "SELECT * FROM X WHERE __THIS = 'h'", "column 30: __THIS can only be used with ISA"},
     {"WQL", "SELECT * FROM X WHERE A = ANY (1)", "column 27: array quantifiers"},
     {"WQL", "SELECT * FROM X WHERE A = 1;", "column 28: ';' is not allowed"},
@@ -247,32 +285,49 @@ constexpr error_case error_cases[] = {
     {"WQL", "ASSOCIATORS OF X", "column 16: unexpected X, expected an object path in braces"},
     {"WQL", "ASSOCIATORS OF {X.a=1", "column 16: unterminated object path"},
     {"WQL", "ASSOCIATORS OF {X.a=}", "column 16: invalid object path {X.a=}"},
-    {"WQL", "ASSOCIATORS OF {X.a=1} AssocClass = Y", "column 24: unexpected AssocClass, expected WHERE"},
-    {"WQL", "ASSOCIATORS OF {X.a=1} WHERE AssocClass Y", "column 41: unexpected Y, expected '=' after AssocClass"},
-    {"WQL", "ASSOCIATORS OF {X.a=1} WHERE AssocClass =", "column 42: unexpected end of query, expected a name after AssocClass ="},
-    {"WQL", "ASSOCIATORS OF {X.a=1} WHERE AssocClass = A AssocClass = B", "column 45: AssocClass is given twice"},
+    {"WQL", "ASSOCIATORS OF {X.a=1} AssocClass = Y",
+     "column 24: unexpected AssocClass, expected WHERE"},
+    {"WQL", "ASSOCIATORS OF {X.a=1} WHERE AssocClass Y",
+     "column 41: unexpected Y, expected '=' after AssocClass"},
+    {"WQL", "ASSOCIATORS OF {X.a=1} WHERE AssocClass =",
+     "column 42: unexpected end of query, expected a name after AssocClass ="},
+    {"WQL", "ASSOCIATORS OF {X.a=1} WHERE AssocClass = A AssocClass = B",
+     "column 45: AssocClass is given twice"},
     {"WQL", "ASSOCIATORS OF {X.a=1} WHERE KeysOnly KeysOnly", "column 39: KeysOnly is given twice"},
-    {"WQL", "ASSOCIATORS OF {X.a=1} WHERE AssocClass = A AND ResultClass = B", "column 45: the WHERE keywords of ASSOCIATORS OF are separated by blanks, not AND"},
-    {"WQL", "ASSOCIATORS OF {X.a=1} WHERE Foo = B", "column 30: unknown ASSOCIATORS OF keyword 'Foo'"},
-    {"WQL", "ASSOCIATORS OF {X.a=1} WHERE ClassDefsOnly SchemaOnly", "ClassDefsOnly and SchemaOnly cannot be combined"},
+    {"WQL", "ASSOCIATORS OF {X.a=1} WHERE AssocClass = A AND ResultClass = B",
+     "column 45: the WHERE keywords of ASSOCIATORS OF are separated by blanks, not AND"},
+    {"WQL", "ASSOCIATORS OF {X.a=1} WHERE Foo = B",
+     "column 30: unknown ASSOCIATORS OF keyword 'Foo'"},
+    {"WQL", "ASSOCIATORS OF {X.a=1} WHERE ClassDefsOnly SchemaOnly",
+     "ClassDefsOnly and SchemaOnly cannot be combined"},
     {"WQL", "ASSOCIATORS OF {X.a=1} WHERE KeysOnly ClassDefsOnly", "KeysOnly cannot be combined"},
-    {"WQL", "REFERENCES OF {X.a=1} WHERE AssocClass = A", "column 29: AssocClass is not valid in REFERENCES OF"},
-    {"WQL", "REFERENCES OF {X.a=1} WHERE ResultRole = A", "column 29: ResultRole is not valid in REFERENCES OF"},
-    {"WQL", "REFERENCES OF {X.a=1} WHERE RequiredAssocQualifier = A", "column 29: RequiredAssocQualifier is not valid"},
-    {"DMTF:CQL", "ASSOCIATORS OF {X.a=1}", "CQL query, column 1: ASSOCIATORS OF and REFERENCES OF are WQL"},
-    {"DMTF:CQL", "SELECT * FROM X WHERE A || 'b' = 'ab'", "CQL query, column 25: string concatenation"},
+    {"WQL", "REFERENCES OF {X.a=1} WHERE AssocClass = A",
+     "column 29: AssocClass is not valid in REFERENCES OF"},
+    {"WQL", "REFERENCES OF {X.a=1} WHERE ResultRole = A",
+     "column 29: ResultRole is not valid in REFERENCES OF"},
+    {"WQL", "REFERENCES OF {X.a=1} WHERE RequiredAssocQualifier = A",
+     "column 29: RequiredAssocQualifier is not valid"},
+    {"DMTF:CQL", "ASSOCIATORS OF {X.a=1}",
+     "CQL query, column 1: ASSOCIATORS OF and REFERENCES OF are WQL"},
+    {"DMTF:CQL", "SELECT * FROM X WHERE A || 'b' = 'ab'",
+     "CQL query, column 25: string concatenation"},
     {"DMTF:CQL", "SELECT * FROM X WHERE A = #'x'", "CQL query, column 27: CQL symbolic constants"},
-    {"DMTF:CQL", "SELECT * FROM X WHERE A LIKE '*a'", "CQL query, column 30: '*' in a LIKE pattern must follow"},
-    {"DMTF:CQL", "SELECT cs.Name FROM X AS y", "CQL query, column 8: 'cs.Name': embedded-object property access is not supported"},
-    {"DMTF:CQL", "SELECT * FROM X AS x WHERE x.A.B = 1", "CQL query, column 31: embedded-object property access"},
-    {"DMTF:CQL", "SELECT * FROM X WHERE ANY x IN A SATISFIES (x = 1)", "CQL query, column 23: array quantifiers"},
+    {"DMTF:CQL", "SELECT * FROM X WHERE A LIKE '*a'",
+     "CQL query, column 30: '*' in a LIKE pattern must follow"},
+    {"DMTF:CQL", "SELECT cs.Name FROM X AS y",
+     "CQL query, column 8: 'cs.Name': embedded-object property access is not supported"},
+    {"DMTF:CQL", "SELECT * FROM X AS x WHERE x.A.B = 1",
+     "CQL query, column 31: embedded-object property access"},
+    {"DMTF:CQL", "SELECT * FROM X WHERE ANY x IN A SATISFIES (x = 1)",
+     "CQL query, column 23: array quantifiers"},
     {"DMTF:CQL", "SELECT * FROM X WHERE A = 102b", "CQL query, column 27: malformed number"},
 };
 
 }  // namespace
 
-TEST_CASE("query parser: every syntax error and unsupported construct is INVALID_QUERY with its column",
-          "[cimom][query]") {
+TEST_CASE(
+    "query parser: every syntax error and unsupported construct is INVALID_QUERY with its column",
+    "[cimom][query]") {
   for (const auto& c : error_cases) {
     INFO(c.lang << ": " << c.text);
     const auto q = parse_query(c.lang, c.text);
@@ -282,7 +337,8 @@ TEST_CASE("query parser: every syntax error and unsupported construct is INVALID
   }
 }
 
-TEST_CASE("query parser: deeply nested parentheses are refused and long input does not crash", "[cimom][query]") {
+TEST_CASE("query parser: deeply nested parentheses are refused and long input does not crash",
+          "[cimom][query]") {
   const auto nested = [](int depth, const char* open) {
     std::string text = "SELECT * FROM X WHERE ";
     for (int i = 0; i < depth; ++i) {

@@ -2,7 +2,7 @@
 // The syntax tree of a WHERE clause, shared by WQL and CQL. Built by the parser, read by the
 // evaluator; immutable once built.
 
-#include "cimom/query/like.hpp"
+#include "cimom/query/detail/like.hpp"
 #include "cimom/value.hpp"
 
 #include <cstddef>
@@ -31,8 +31,8 @@ struct operand {
   enum class kind : std::uint8_t { property, literal };
   kind k = kind::literal;
   // property
-  std::string name;      ///< property name (or the system property's spelling)
-  std::string scope;     ///< CQL `Class::prop`: the property only exists for instances ISA scope
+  std::string name;   ///< property name (or the system property's spelling)
+  std::string scope;  ///< CQL `Class::prop`: the property only exists for instances ISA scope
   system_property sys = system_property::none;
   // literal: string, uint64 (non-negative integers), sint64 (negative), real64, boolean, or NULL
   value lit;
@@ -42,11 +42,20 @@ struct operand {
 
 /// Node kinds: logical connectives and predicates.
 enum class node : std::uint8_t {
-  and_, or_, not_,                 ///< children
-  eq, ne, lt, gt, le, ge,          ///< lhs op rhs
-  is_null, is_not_null,            ///< lhs
-  like, not_like,                  ///< lhs LIKE pattern (rhs literal string)
-  isa,                             ///< lhs ISA class_name
+  and_,         ///< every child is true
+  or_,          ///< some child is true
+  not_,         ///< the one child is false
+  eq,           ///< lhs = rhs
+  ne,           ///< lhs <> rhs (or !=)
+  lt,           ///< lhs < rhs
+  gt,           ///< lhs > rhs
+  le,           ///< lhs <= rhs
+  ge,           ///< lhs >= rhs
+  is_null,      ///< lhs IS NULL
+  is_not_null,  ///< lhs IS NOT NULL
+  like,         ///< lhs LIKE pattern (rhs: the pattern as a string literal)
+  not_like,     ///< lhs NOT LIKE pattern
+  isa,          ///< lhs ISA class_name
 };
 
 /// One node of a WHERE tree.
@@ -55,9 +64,9 @@ struct expr {
   std::vector<expr> children;
   operand lhs;
   operand rhs;
-  std::string class_name;  ///< ISA: the class
+  std::string class_name;               ///< ISA: the class
   std::optional<like_pattern> pattern;  ///< LIKE / NOT LIKE: rhs compiled
-  std::size_t column = 0;  ///< 1-based column of the operator, for diagnostics
+  std::size_t column = 0;               ///< 1-based column of the operator, for diagnostics
 };
 
 }  // namespace vsnapd::cim::ql

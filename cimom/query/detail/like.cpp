@@ -1,11 +1,13 @@
-#include "cimom/query/like.hpp"
+#include "cimom/query/detail/like.hpp"
 
-#include "cimom/query/lexer.hpp"
+#include "cimom/query/detail/lexer.hpp"
 
 namespace vsnapd::cim::ql {
 namespace {
 
-char32_t fold(char32_t c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+char32_t fold(char32_t c) {
+  return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
 
 }  // namespace
 
@@ -120,7 +122,8 @@ result<like_pattern> like_pattern::compile(query_language lang, std::string_view
       ++i;
     } else if (cql && c == '*') {
       if (out.elements_.empty() || out.elements_.back().repeat) {
-        return query_error(lang, column, "'*' in a LIKE pattern must follow a character, '.' or a set");
+        return query_error(lang, column,
+                           "'*' in a LIKE pattern must follow a character, '.' or a set");
       }
       out.elements_.back().repeat = true;
       ++i;

@@ -1,4 +1,4 @@
-#include "cimom/query/lexer.hpp"
+#include "cimom/query/detail/lexer.hpp"
 
 #include <cerrno>
 #include <charconv>
@@ -8,10 +8,18 @@
 namespace vsnapd::cim::ql {
 namespace {
 
-bool is_ident_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_ident_char(char c) { return is_ident_start(c) || is_digit(c); }
-bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+bool is_ident_start(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool is_ident_char(char c) {
+  return is_ident_start(c) || is_digit(c);
+}
+bool is_hex(char c) {
+  return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
 
 }  // namespace
 
@@ -121,7 +129,8 @@ result<std::vector<token>> tokenize(query_language lang, std::string_view text) 
                    digits.find_first_not_of("01") == std::string_view::npos &&
                    (i + 1 == n || !is_ident_char(text[i + 1]))) {
           // DSP0202 binary literal: 1011B
-          const auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), t.u, 2);
+          const auto [p, ec] =
+              std::from_chars(digits.data(), digits.data() + digits.size(), t.u, 2);
           if (ec != std::errc{}) {
             return query_error(lang, t.column, "binary literal out of range");
           }
@@ -130,15 +139,17 @@ result<std::vector<token>> tokenize(query_language lang, std::string_view text) 
         } else {
           const auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), t.u);
           if (ec != std::errc{}) {
-            return query_error(lang, t.column, "integer literal " + std::string(digits) +
-                                                   " is out of the 64-bit range");
+            return query_error(
+                lang, t.column,
+                "integer literal " + std::string(digits) + " is out of the 64-bit range");
           }
           t.kind = tok::integer;
         }
       }
       if (i < n && is_ident_char(text[i])) {
-        return query_error(lang, t.column, "malformed number '" +
-                                               std::string(text.substr(start, i + 1 - start)) + "'");
+        return query_error(
+            lang, t.column,
+            "malformed number '" + std::string(text.substr(start, i + 1 - start)) + "'");
       }
       t.text = std::string(text.substr(start, i - start));
     } else if (c == '{') {

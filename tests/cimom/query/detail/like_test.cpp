@@ -1,4 +1,4 @@
-#include "cimom/query/like.hpp"
+#include "cimom/query/detail/like.hpp"
 #include "tests/cimom/query/catch_result.hpp"
 
 #include <catch2/catch.hpp>
@@ -77,7 +77,8 @@ constexpr like_case like_cases[] = {
 
 TEST_CASE("like_pattern: WQL and CQL patterns match whole strings", "[cimom][query][like]") {
   for (const auto& c : like_cases) {
-    INFO((c.lang == query_language::wql ? "WQL " : "CQL ") << "'" << c.pattern << "' vs '" << c.text << "'");
+    INFO((c.lang == query_language::wql ? "WQL " : "CQL ")
+         << "'" << c.pattern << "' vs '" << c.text << "'");
     const auto p = like_pattern::compile(c.lang, c.pattern, 1);
     REQUIRE(p);
     CHECK(p->matches(c.text) == c.expected);
@@ -107,7 +108,8 @@ TEST_CASE("like_pattern: malformed patterns are invalid queries", "[cimom][query
   }
 }
 
-TEST_CASE("like_pattern: a long text against a pathological pattern stays fast", "[cimom][query][like]") {
+TEST_CASE("like_pattern: a long text against a pathological pattern stays fast",
+          "[cimom][query][like]") {
   // Backtracking matchers take exponential time here; the row-by-row matcher is linear per element.
   const std::string text(20000, 'a');
   const auto p = like_pattern::compile(query_language::wql, "%a%a%a%a%a%a%a%a%b", 1);
@@ -119,6 +121,10 @@ TEST_CASE("like_pattern: a long text against a pathological pattern stays fast",
 TEST_CASE("like_pattern: invalid UTF-8 bytes match as themselves", "[cimom][query][like]") {
   const auto p = like_pattern::compile(query_language::wql, "a_c", 1);
   REQUIRE(p);
-  CHECK(p->matches("a\xFF" "c"));
-  CHECK_FALSE(p->matches("a\xFF\xFF" "c"));
+  CHECK(
+      p->matches("a\xFF"
+                 "c"));
+  CHECK_FALSE(
+      p->matches("a\xFF\xFF"
+                 "c"));
 }
