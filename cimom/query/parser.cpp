@@ -80,7 +80,7 @@ class query_builder {
   result<void> parse_select();
   result<void> parse_select_item();
   result<void> parse_association(query_kind kind);
-  result<std::string> parse_class_name(std::string_view what);
+  result<std::string> parse_class_name(std::string_view what, bool allow_string = false);
   result<ql::expr> parse_or();
   result<ql::expr> parse_and();
   result<ql::expr> parse_not();
@@ -217,10 +217,11 @@ result<query> query_builder::run() {
   return std::move(q_);
 }
 
-result<std::string> query_builder::parse_class_name(std::string_view what) {
+result<std::string> query_builder::parse_class_name(std::string_view what, bool allow_string) {
   const ql::token& t = peek();
-  if (t.kind == ql::tok::string && lang_ == query_language::wql) {
-    // WQL lets ISA name its class as a string: __CLASS ISA 'CIM_ManagedElement'
+  if (t.kind == ql::tok::string && allow_string && !t.text.empty()) {
+    // WQL names the class of ISA as a string (__CLASS ISA 'CIM_ManagedElement'); DSP0202 writes
+    // an identifier. Both are accepted in both languages.
     take();
     return t.text;
   }
@@ -708,7 +709,7 @@ result<ql::expr> query_builder::parse_predicate() {
     if (e.lhs.sys == ql::system_property::none && e.lhs.scope.empty() && is_scope(e.lhs.name)) {
       e.lhs.sys = ql::system_property::this_;
     }
-    e.class_name = VSNAPD_TRY(parse_class_name("a class name after ISA"));
+    e.class_name = VSNAPD_TRY(parse_class_name("a class name after ISA", true));
     return e;
   }
   static constexpr std::pair<std::string_view, ql::node> cmp[] = {
