@@ -19,6 +19,9 @@ using ql::system_property;
 
 __extension__ typedef __int128 i128;  // GNU extension; -Wpedantic would flag plain __int128
 
+// SQL three-valued logic, which both WMI and DSP0202 follow: a comparison with NULL is unknown,
+// NOT unknown stays unknown, and only a true WHERE selects. So `NOT (Caption = 'x')` does not
+// select an instance whose Caption is NULL - the surprise SQL users know, kept on purpose.
 enum class tri : std::uint8_t { f, t, unknown };
 
 tri tri_not(tri v) {
@@ -89,6 +92,9 @@ order three_way(const T& a, const T& b) {
   return order::equal;
 }
 
+// Bytes compare unsigned, so UTF-8 text orders by code point. WQL folds ASCII letters only:
+// Windows folds all of Unicode, but the class names, keys and GUIDs clients filter on are ASCII,
+// and a locale-dependent fold would make results depend on the daemon's environment.
 order compare_text(std::string_view a, std::string_view b, bool fold) {
   const std::size_t n = std::min(a.size(), b.size());
   for (std::size_t i = 0; i < n; ++i) {
@@ -101,6 +107,7 @@ order compare_text(std::string_view a, std::string_view b, bool fold) {
   return three_way(a.size(), b.size());
 }
 
+// How an operand is named in a diagnostic: "property Name" or "literal 'abc'".
 std::string describe(const operand& o) {
   if (o.k == operand::kind::property) {
     return "property " + o.name;
@@ -276,12 +283,16 @@ std::optional<order> compare_scalars(const scalar& a0, const scalar& b0, bool fo
   }
 }
 
+// WMI prints __NAMESPACE with backslashes (root\virtualization\v2); clients compare against
+// that spelling.
 std::string namespace_backslashes(std::string_view ns) {
   std::string out(ns);
   std::replace(out.begin(), out.end(), '/', '\\');
   return out;
 }
 
+// The value an operand stands for on this instance. Copies are cheap enough here: the values
+// compared are short strings and scalars, and a copy keeps the lifetime rules trivial.
 result<value> operand_value(const eval_ctx& c, const operand& o) {
   if (o.k == operand::kind::literal) {
     return o.lit_is_null ? value() : o.lit;
@@ -347,6 +358,8 @@ result<value> operand_value(const eval_ctx& c, const operand& o) {
 
 result<tri> eval(const eval_ctx& c, const ql::expr& e);
 
+// A comparison that cannot be made (an array, a literal of the wrong type) is an error rather
+// than false: silently selecting nothing would hide a client's typo behind an empty result.
 result<tri> eval_compare(const eval_ctx& c, const ql::expr& e) {
   const value a = VSNAPD_TRY(operand_value(c, e.lhs));
   const value b = VSNAPD_TRY(operand_value(c, e.rhs));
@@ -384,6 +397,8 @@ result<tri> eval_compare(const eval_ctx& c, const ql::expr& e) {
   return tri::unknown;
 }
 
+// ISA by name as well as through the repository, so that an instance of a class the repository
+// does not know (a provider's ad-hoc class) still ISA itself.
 bool class_is_a(const eval_ctx& c, std::string_view ns, std::string_view name,
                 std::string_view ancestor) {
   return name_equal(name, ancestor) || c.repo.is_a(ns.empty() ? c.ns : ns, name, ancestor);
@@ -416,6 +431,8 @@ result<tri> eval_isa(const eval_ctx& c, const ql::expr& e) {
                       describe(e.lhs) + " of type " + std::string(to_string(v.type())));
 }
 
+// AND and OR short-circuit on a decisive child, so a later impossible comparison is only
+// reported for instances where it matters.
 result<tri> eval(const eval_ctx& c, const ql::expr& e) {
   switch (e.n) {
     case node::and_: {
@@ -653,6 +670,8 @@ result<void> query::validate(const class_repository& repo, std::string_view ns) 
   return {};
 }
 
+// Keys stay even when not selected: WS-Man and CIM-XML both return the instance's path with
+// each item, and a path needs every key.
 instance query::project(const instance& inst, const class_decl& cls) const {
   if (kind_ != query_kind::select || selects_all_) {
     return inst;

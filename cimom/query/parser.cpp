@@ -127,6 +127,9 @@ constexpr std::string_view reserved[] = {"SELECT", "FROM",  "WHERE",  "AND",  "O
                                          "IS",     "LIKE",  "ISA",    "NULL", "TRUE",   "FALSE",
                                          "ORDER",  "GROUP", "HAVING", "JOIN", "WITHIN", "OF"};
 
+// Reserved words are never taken as names. WQL and CQL reserve more than this, but these are
+// the ones whose misreading as a property or alias would turn an error into a wrong query
+// (`FROM X WHERE` must not read WHERE as an alias).
 bool is_reserved(std::string_view s) {
   return std::any_of(std::begin(reserved), std::end(reserved),
                      [&](std::string_view r) { return iequals(r, s); });
@@ -270,6 +273,7 @@ result<void> query_builder::parse_select() {
     q_.alias_ = VSNAPD_TRY(parse_class_name("an alias after AS"));
   } else if (peek().kind == ql::tok::identifier && !is_reserved(peek().text) &&
              !unsupported_clause(peek())) {
+    // CQL allows the alias without AS (`FROM CIM_X cs`); a following keyword is never an alias.
     q_.alias_ = take().text;
   }
   if (is_punct(peek(), ",")) {
@@ -349,6 +353,9 @@ result<void> query_builder::parse_select_item() {
   return {};
 }
 
+// ASSOCIATORS OF / REFERENCES OF (MS-WMI 2.2.1): the source path in braces, then keywords that
+// map one to one onto the Associators/References operation parameters. WMI refuses unknown or
+// repeated keywords, and so do we, because ignoring one would widen the result silently.
 result<void> query_builder::parse_association(query_kind kind) {
   q_.kind_ = kind;
   const std::string_view verb =
@@ -465,6 +472,8 @@ result<void> query_builder::parse_association(query_kind kind) {
   return {};
 }
 
+// OR and AND build n-ary nodes rather than binary chains, so a 2,000-term OR neither recurses
+// 2,000 levels deep when evaluated nor when destroyed.
 result<ql::expr> query_builder::parse_or() {
   ql::expr first = VSNAPD_TRY(parse_and());
   if (!is_kw(peek(), "OR")) {
@@ -535,6 +544,9 @@ result<ql::expr> query_builder::parse_not() {
   return parse_predicate();
 }
 
+// A property reference: Name, alias.Name, Class.Name, Class::Name or alias.Class::Name. Only the
+// FROM class and its alias may prefix a name with '.'; anything else would be a path into an
+// embedded object (TargetInstance.Name), which we do not evaluate.
 result<ql::operand> query_builder::parse_property() {
   const ql::token& t = take();
   ql::operand o;
@@ -664,6 +676,8 @@ result<ql::operand> query_builder::parse_operand() {
   return unexpected(t, "a property name or a literal");
 }
 
+// One predicate. WQL allows the literal on either side (`5 < U8`), so both sides are operands
+// and only LIKE and ISA insist on a property at the left.
 result<ql::expr> query_builder::parse_predicate() {
   ql::expr e;
   e.lhs = VSNAPD_TRY(parse_operand());

@@ -78,6 +78,9 @@ result<std::vector<token>> tokenize(query_language lang, std::string_view text) 
       }
       t.kind = tok::string;
     } else if (is_digit(c)) {
+      // Numbers: decimal and hex integers up to UINT64_MAX (a sign is the parser's business, so
+      // -9223372036854775808 works), reals with a fraction or exponent, CQL binary 101b. A number
+      // running into letters (12ab) is an error here rather than two tokens.
       const std::size_t start = i;
       if (c == '0' && i + 1 < n && (text[i + 1] == 'x' || text[i + 1] == 'X')) {
         i += 2;
@@ -153,6 +156,8 @@ result<std::vector<token>> tokenize(query_language lang, std::string_view text) 
       }
       t.text = std::string(text.substr(start, i - start));
     } else if (c == '{') {
+      // `{...}` appears only after ASSOCIATORS OF / REFERENCES OF; lexing it whole keeps the
+      // object path syntax (quotes, '=', ',', ':') out of the query grammar.
       // An object path: read to the matching '}' outside quoted key values.
       ++i;
       const std::size_t start = i;

@@ -78,6 +78,7 @@ result<like_pattern> like_pattern::compile(query_language lang, std::string_view
   while (i < p.size()) {
     const char32_t c = p[i];
     element e;
+    // Sets decode the same way in both languages; only CQL has '\' escapes inside them.
     if (c == '[') {
       // A set: '^' first negates; 'a-z' is a range; a ']' right after '[' or '[^' is literal.
       std::size_t j = i + 1;
@@ -143,6 +144,9 @@ result<like_pattern> like_pattern::compile(query_language lang, std::string_view
   return out;
 }
 
+// Dynamic programming over (pattern element, text position), one row per element: every
+// pattern costs O(elements * text) time whatever its shape, so a client cannot stall a worker
+// with a pattern built to make a backtracking matcher explode.
 bool like_pattern::matches(std::string_view text) const {
   const std::u32string s = decode_utf8(text);
   // row[j]: the elements consumed so far match the first j characters.
