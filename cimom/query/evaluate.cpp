@@ -514,6 +514,11 @@ result<const property_decl*> declared(const validate_ctx& v, const operand& o) {
           v.lang, o.column,
           "class " + o.scope + " in " + o.scope + "::" + o.name + " does not exist");
     }
+    if (!v.repo.is_a(v.ns, cls->name, v.from.name)) {
+      return ql::query_error(v.lang, o.column,
+                             "class " + cls->name + " in " + o.scope + "::" + o.name +
+                                 " is not a subclass of " + v.from.name);
+    }
   }
   const property_decl* p = cls->property(o.name);
   if (p == nullptr) {

@@ -265,7 +265,12 @@ result<void> query_builder::parse_select() {
   if (accept_punct("(")) {
     return err(peek(), "subqueries are not supported");
   }
+  const ql::token& from_tok = peek();
   q_.from_class_ = VSNAPD_TRY(parse_class_name("a class name after FROM"));
+  if (iequals(q_.from_class_, "Meta_Class")) {
+    // WMI's schema query: it answers with class definitions, which is GetClass's business.
+    return err(from_tok, "schema queries (FROM Meta_Class) are not supported");
+  }
   if (is_punct(peek(), ":")) {
     return err(peek(), "namespace-qualified class names are not supported");
   }

@@ -15,9 +15,10 @@
 // IS NOT NULL, as WMI reads them.
 //
 // What is refused with errc::invalid_query naming the construct and its column: joins, aggregates,
-// functions, ORDER BY / GROUP BY / HAVING, event queries (WITHIN), subqueries, IN / BETWEEN,
-// arithmetic, array indexing and quantifiers (ANY / EVERY), embedded-object property access, and
-// comparisons on array properties (detected at evaluation, since only the schema knows them).
+// functions, ORDER BY / GROUP BY / HAVING, event queries (WITHIN), schema queries (Meta_Class),
+// subqueries, IN / BETWEEN, arithmetic, array indexing and quantifiers (ANY / EVERY),
+// embedded-object property access, LIKE ... ESCAPE, and comparisons on array properties
+// (detected by validate() or at evaluation, since only the schema knows them).
 //
 // Thread safety: a parsed query is immutable; any number of threads may evaluate it at once.
 
@@ -118,7 +119,8 @@ class query {
   /// (errc::invalid_class), every property named in the SELECT list and WHERE clause exists in it
   /// or is a supported WMI system property, no array property is compared, and every literal
   /// converts to the type of the property it is compared with (errc::invalid_query).
-  /// Properties scoped to a subclass (`Sub::P`) are looked up in that subclass.
+  /// Properties scoped to a subclass (`Sub::P`) are looked up in that subclass, which must derive
+  /// from the FROM class.
   /// @return success for ASSOCIATORS OF / REFERENCES OF (nothing to check here).
   result<void> validate(const class_repository& repo, std::string_view ns) const;
 

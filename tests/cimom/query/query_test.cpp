@@ -221,6 +221,8 @@ constexpr error_case error_cases[] = {
     {"WQL", "SELECT * FROM X WHERE __CLASS ISA ''",
      "column 35: unexpected '', expected a class name after ISA"},
     {"WQL", "SELECT * FROM A, B", "column 16: joins are not supported"},
+    {"WQL", "SELECT * FROM meta_class WHERE __this ISA 'X'",
+     "column 15: schema queries (FROM Meta_Class) are not supported"},
     {"WQL", "SELECT * FROM A JOIN B ON A.x = B.y", "column 17: joins are not supported"},
     {"WQL", "SELECT * FROM A INNER JOIN B", "column 17: joins are not supported"},
     {"WQL", "SELECT COUNT(*) FROM X", "column 8: aggregate functions are not supported (COUNT)"},
