@@ -293,14 +293,15 @@ std::string namespace_backslashes(std::string_view ns) {
 
 // The value an operand stands for on this instance. Copies are cheap enough here: the values
 // compared are short strings and scalars, and a copy keeps the lifetime rules trivial.
-result<value> operand_value(const eval_ctx& c, const operand& o) {
+result<const value*> operand_value(const eval_ctx& c, const operand& o, value& scratch) {
+  static const value null_value;
   if (o.k == operand::kind::literal) {
-    return o.lit_is_null ? value() : o.lit;
+    return o.lit_is_null ? &null_value : &o.lit;
   }
   if (!o.scope.empty() && !c.repo.is_a(c.ns, c.inst.class_name(), o.scope) &&
       !name_equal(c.inst.class_name(), o.scope)) {
     // DSP0202: a property scoped to a class the instance does not belong to is NULL.
-    return value();
+    return &null_value;
   }
   const class_decl* cls = nullptr;
   const auto need_class = [&]() -> result<const class_decl*> {
@@ -315,14 +316,21 @@ result<value> operand_value(const eval_ctx& c, const operand& o) {
   switch (o.sys) {
     case system_property::none: {
       const value* v = c.inst.get(o.name);
-      return v == nullptr ? value() : *v;
+      return v == nullptr ? &null_value : v;
     }
-    case system_property::class_: return value(scalar(c.inst.class_name()));
+    case system_property::class_: {
+      scratch = value(scalar(c.inst.class_name()));
+      return &scratch;
+    }
     case system_property::superclass: {
       if (auto tried = need_class(); !tried) {
         return tried.error();
       }
-      return cls->superclass.empty() ? value() : value(scalar(cls->superclass));
+      if (cls->superclass.empty()) {
+        return &null_value;
+      }
+      scratch = value(scalar(cls->superclass));
+      return &scratch;
     }
     case system_property::dynasty: {
       if (auto tried = need_class(); !tried) {
@@ -336,9 +344,13 @@ result<value> operand_value(const eval_ctx& c, const operand& o) {
         }
         root = up;
       }
-      return value(scalar(root->name));
+      scratch = value(scalar(root->name));
+      return &scratch;
     }
-    case system_property::namespace_: return value(scalar(namespace_backslashes(c.ns)));
+    case system_property::namespace_: {
+      scratch = value(scalar(namespace_backslashes(c.ns)));
+      return &scratch;
+    }
     case system_property::relpath:
     case system_property::path: {
       if (auto tried = need_class(); !tried) {
@@ -346,11 +358,15 @@ result<value> operand_value(const eval_ctx& c, const operand& o) {
       }
       auto p = c.inst.path(c.ns, *cls);
       if (!p) {
-        return value();
+        return &null_value;
       }
-      return value(scalar(o.sys == system_property::relpath ? p->model_path() : p->to_string()));
+      scratch = value(scalar(o.sys == system_property::relpath ? p->model_path() : p->to_string()));
+      return &scratch;
     }
-    case system_property::genus: return value(scalar(std::int32_t{2}));
+    case system_property::genus: {
+      scratch = value(scalar(std::int32_t{2}));
+      return &scratch;
+    }
     case system_property::this_: break;
   }
   return mismatch(c, o, "__THIS can only be used with ISA");
@@ -361,8 +377,10 @@ result<tri> eval(const eval_ctx& c, const ql::expr& e);
 // A comparison that cannot be made (an array, a literal of the wrong type) is an error rather
 // than false: silently selecting nothing would hide a client's typo behind an empty result.
 result<tri> eval_compare(const eval_ctx& c, const ql::expr& e) {
-  const value a = VSNAPD_TRY(operand_value(c, e.lhs));
-  const value b = VSNAPD_TRY(operand_value(c, e.rhs));
+  value scratch_a;
+  value scratch_b;
+  const value& a = *VSNAPD_TRY(operand_value(c, e.lhs, scratch_a));
+  const value& b = *VSNAPD_TRY(operand_value(c, e.rhs, scratch_b));
   if (a.is_array() || b.is_array()) {
     const operand& arr = a.is_array() ? e.lhs : e.rhs;
     return mismatch(c, arr, "array " + describe(arr) + " cannot be compared");
@@ -408,7 +426,8 @@ result<tri> eval_isa(const eval_ctx& c, const ql::expr& e) {
   if (e.lhs.sys == system_property::this_ || e.lhs.sys == system_property::class_) {
     return class_is_a(c, c.ns, c.inst.class_name(), e.class_name) ? tri::t : tri::f;
   }
-  const value v = VSNAPD_TRY(operand_value(c, e.lhs));
+  value scratch;
+  const value& v = *VSNAPD_TRY(operand_value(c, e.lhs, scratch));
   if (v.is_null()) {
     return tri::unknown;
   }
@@ -470,12 +489,14 @@ result<tri> eval(const eval_ctx& c, const ql::expr& e) {
     case node::ge: return eval_compare(c, e);
     case node::is_null:
     case node::is_not_null: {
-      const value v = VSNAPD_TRY(operand_value(c, e.lhs));
+      value scratch;
+      const value& v = *VSNAPD_TRY(operand_value(c, e.lhs, scratch));
       return (v.is_null() == (e.n == node::is_null)) ? tri::t : tri::f;
     }
     case node::like:
     case node::not_like: {
-      const value v = VSNAPD_TRY(operand_value(c, e.lhs));
+      value scratch;
+      const value& v = *VSNAPD_TRY(operand_value(c, e.lhs, scratch));
       if (v.is_null()) {
         return tri::unknown;
       }

@@ -2,6 +2,8 @@
 
 #include "cimom/query/detail/lexer.hpp"
 
+#include <algorithm>
+
 namespace vsnapd::cim::ql {
 namespace {
 
@@ -148,7 +150,17 @@ result<like_pattern> like_pattern::compile(query_language lang, std::string_view
 // pattern costs O(elements * text) time whatever its shape, so a client cannot stall a worker
 // with a pattern built to make a backtracking matcher explode.
 bool like_pattern::matches(std::string_view text) const {
-  const std::u32string s = decode_utf8(text);
+  // Plain ASCII (the common case: names, GUIDs, paths) needs no decoding.
+  const bool ascii = std::all_of(text.begin(), text.end(),
+                                 [](char ch) { return static_cast<unsigned char>(ch) < 0x80; });
+  if (ascii) {
+    return match(text);
+  }
+  return match(std::u32string_view(decode_utf8(text)));
+}
+
+template <class Text>
+bool like_pattern::match(Text s) const {
   // row[j]: the elements consumed so far match the first j characters.
   std::vector<char> row(s.size() + 1, 0);
   std::vector<char> next(s.size() + 1, 0);
@@ -157,12 +169,12 @@ bool like_pattern::matches(std::string_view text) const {
     if (e.repeat) {
       next[0] = row[0];
       for (std::size_t j = 1; j <= s.size(); ++j) {
-        next[j] = row[j] || (next[j - 1] && e.accepts(s[j - 1], fold_));
+        next[j] = row[j] || (next[j - 1] && e.accepts(static_cast<char32_t>(s[j - 1]), fold_));
       }
     } else {
       next[0] = 0;
       for (std::size_t j = 1; j <= s.size(); ++j) {
-        next[j] = row[j - 1] && e.accepts(s[j - 1], fold_);
+        next[j] = row[j - 1] && e.accepts(static_cast<char32_t>(s[j - 1]), fold_);
       }
     }
     row.swap(next);

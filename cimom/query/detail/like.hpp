@@ -10,6 +10,7 @@
 #include "cimom/error.hpp"
 #include "cimom/query/query.hpp"
 
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -40,6 +41,10 @@ class like_pattern {
     bool repeat = false;        ///< zero or more (WQL '%', CQL 'x*')
     bool accepts(char32_t ch, bool fold) const;
   };
+  // The matcher over bytes (ASCII text) or decoded code points.
+  template <class Text>
+  bool match(Text s) const;
+
   std::vector<element> elements_;
   bool fold_ = false;
 };
