@@ -9,6 +9,7 @@
 #include <fstream>
 #include <limits>
 #include <sstream>
+#include <thread>
 
 using namespace vsnapd::cim;
 using vsnapd::cim::test::query_ns;
@@ -555,4 +556,38 @@ TEST_CASE_METHOD(eval_fixture, "query evaluate: throughput over 100,000 instance
           .count();
   CHECK(selected == 100000 - 11);
   WARN("matches: " << ns / 100000 << " ns per instance, " << selected << " selected");
+}
+
+TEST_CASE_METHOD(eval_fixture, "query evaluate: one parsed query is evaluated from several threads",
+                 "[cimom][query][evaluate]") {
+  // The header promises that a parsed query is immutable; TSan checks the promise in CI.
+  const auto q =
+      parse_query("WQL",
+                  "SELECT * FROM Q_Base WHERE Name LIKE 'vm-1%' AND __CLASS ISA 'Q_Base' "
+                  "AND (U32 >= 100 OR Caption IS NULL)");
+  REQUIRE(q);
+  std::vector<instance> items;
+  for (int n = 0; n < 400; ++n) {
+    instance i = sample(n % 3 == 0 ? "Q_Child" : "Q_Base");
+    i.set("Name", value(scalar("vm-" + std::to_string(n))));
+    i.set("U32", value(scalar(static_cast<std::uint32_t>(n))));
+    items.push_back(std::move(i));
+  }
+  std::vector<std::size_t> counts(4, 0);
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < counts.size(); ++t) {
+    threads.emplace_back([&, t] {
+      for (const auto& i : items) {
+        const auto r = q->matches(i, *repo, query_ns);
+        counts[t] += (r && *r) ? 1 : 0;
+      }
+    });
+  }
+  for (auto& t : threads) {
+    t.join();
+  }
+  // vm-1, vm-10..19, vm-100..199: 111 names; of those U32 >= 100 leaves vm-100..vm-199.
+  for (const auto c : counts) {
+    CHECK(c == 100);
+  }
 }
