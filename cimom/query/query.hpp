@@ -79,7 +79,10 @@ std::string_view to_string(query_kind k);
 /// the keyword was not given. REFERENCES OF never sets assoc_class, result_role or
 /// required_assoc_qualifier (the parser refuses them there, as WMI does).
 struct association_query {
-  object_path source;                    ///< the `{...}` object path, host and namespace kept
+  /// The `{...}` object path, host and namespace kept. Key values are as the text wrote them
+  /// (quoted -> string, numbers -> uint64/sint64/real64, TRUE/FALSE -> boolean): coerce them to
+  /// the schema's key types as for any parsed path.
+  object_path source;
   std::string assoc_class;               ///< AssocClass = X
   std::string result_class;              ///< ResultClass = X
   std::string role;                      ///< Role = P
@@ -122,16 +125,17 @@ class query {
   /// Properties scoped to a subclass (`Sub::P`) are looked up in that subclass, which must derive
   /// from the FROM class.
   /// @return success for ASSOCIATORS OF / REFERENCES OF (nothing to check here).
-  result<void> validate(const class_repository& repo, std::string_view ns) const;
+  [[nodiscard]] result<void> validate(const class_repository& repo, std::string_view ns) const;
 
   /// Evaluates the WHERE clause against `inst` (an instance of the FROM class or a subclass, in
   /// namespace `ns`; `repo` answers ISA and the system properties __SUPERCLASS, __DYNASTY,
   /// __RELPATH and __PATH). Properties the instance does not carry are NULL.
   /// @return true when selected (always, without WHERE; a NULL/unknown result is false), or
   /// errc::invalid_query when a comparison is impossible for the instance's actual values
-  /// (an array property, a literal that does not convert to the property's type).
-  result<bool> matches(const instance& inst, const class_repository& repo,
-                       std::string_view ns) const;
+  /// (an array property, a literal that does not convert to the property's type), or
+  /// errc::invalid_class when a system property needs a class `repo` does not have.
+  [[nodiscard]] result<bool> matches(const instance& inst, const class_repository& repo,
+                                     std::string_view ns) const;
 
   /// The projection of `inst` to the SELECT list: the selected properties the instance carries
   /// plus the key properties of `cls` (its resolved class), so the result still has a path. Order

@@ -458,7 +458,8 @@ TEST_CASE("query parser: random queries parse or fail cleanly, and evaluate with
         INFO(lang << ": " << text);
         CHECK((r.error().code == errc::invalid_query || r.error().code == errc::invalid_class));
       }
-      (void)q->validate(repo, "root/test");
+      const auto v = q->validate(repo, "root/test");  // X is not in the empty repository
+      CHECK((!v && v.error().code == errc::invalid_class));
     }
   }
   // Both paths are exercised in earnest.
