@@ -63,7 +63,7 @@ class instance_store {
   [[nodiscard]] result<bool> erase(const object_path& path);
   /// The instances of exactly `class_name` in `ns` (case-insensitive), as a pull cursor that
   /// reads `enumerate_batch` rows per query: memory stays bounded, and concurrent writes made
-  /// meanwhile are seen or not, but no row is returned twice.
+  /// meanwhile are seen or not, but no row is returned twice. The store must outlive the cursor.
   [[nodiscard]] result<std::unique_ptr<instance_cursor>> enumerate(std::string_view ns,
                                                                    std::string_view class_name);
   /// The number of stored instances of `class_name` in `ns` (all classes when empty).
@@ -75,7 +75,8 @@ class instance_store {
   /// The key a path is stored under: folded namespace, class and key names, canonical values.
   static std::string storage_key(const object_path& path);
 
-  /// A batch of writes; rolls back on destruction unless committed. Holds the store's lock.
+  /// A batch of writes; rolls back on destruction unless committed. Holds the store's lock, so
+  /// it must be finished (committed, rolled back or destroyed) on the thread that began it.
   class transaction {
    public:
     transaction(transaction&& other) noexcept;

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <sqlite3.h>
 
+#include <atomic>
 #include <csignal>
 #include <set>
 #include <sys/wait.h>
@@ -245,6 +246,37 @@ TEST_CASE("instance_store: unopenable files and corrupt rows are errors that nam
   auto cur = s->enumerate(ns, "Msvm_VirtualSystemSnapshotSettingData");
   std::vector<instance> batch;
   CHECK_FALSE((*cur)->next(batch, 10));
+}
+
+TEST_CASE("instance_store: a second connection reads during a write and reports a held lock",
+          "[cimom][persistence][store]") {
+  vsnapd::test::temp_dir dir;
+  const std::string file = dir.file("state.db");
+  auto writer = open_store(file);
+  REQUIRE(writer->put(vssd_path(1), vssd(1, "old")));
+  auto impatient = instance_store::open(store_options{file, std::chrono::milliseconds(0)});
+  REQUIRE(impatient);
+  auto tx = writer->begin();
+  REQUIRE(tx);
+  REQUIRE(tx->put(vssd_path(1), vssd(1, "new")));
+  // WAL: a reader on another connection is not blocked and sees the last committed state.
+  CHECK(generation_of(**impatient, 1) == "old");
+  // Without a busy timeout a second writer fails at once, with SQLite's reason.
+  auto refused = (*impatient)->put(vssd_path(2), vssd(2, "other"));
+  REQUIRE_FALSE(refused);
+  CHECK_THAT(refused.error().description, Catch::Contains("locked"));
+  REQUIRE(tx->commit());
+  REQUIRE((*impatient)->put(vssd_path(2), vssd(2, "other")));
+  CHECK(generation_of(**impatient, 1) == "new");
+  // With one, a writer waits for the lock instead of failing.
+  auto patient = open_store(file);
+  auto tx2 = writer->begin();
+  REQUIRE(tx2);
+  std::atomic<bool> ok{false};
+  std::thread second([&] { ok = patient->put(vssd_path(3), vssd(3, "waited")).has_value(); });
+  REQUIRE(tx2->commit());
+  second.join();
+  CHECK(ok);
 }
 
 namespace {
