@@ -365,7 +365,8 @@ void job_manager::run(const std::shared_ptr<job>& j) {
     }
     set_state_locked(*j, job_state::starting);
   }
-  persist(j);
+  // Starting is not persisted on its own: Running follows at once, and a crash in between
+  // recovers the New record as failed just the same. One fsync'd commit fewer per job.
   {
     std::lock_guard lock(mutex_);
     if (j->state != job_state::starting) {
