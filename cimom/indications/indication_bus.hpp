@@ -36,17 +36,17 @@ namespace vsnapd::cim::indications {
 /// One published event: the namespace it happened in and the indication instance
 /// (class CIM_InstCreation/CIM_InstModification/CIM_InstDeletion or a subclass).
 struct indication {
-  std::string ns;                ///< normalized namespace of the source instance
-  instance event;                ///< the indication instance
-  std::string source_class;      ///< class of SourceInstance, used for filtering
-  std::uint64_t sequence = 0;    ///< bus-wide publication order, starting at 1
+  std::string ns;              ///< normalized namespace of the source instance
+  instance event;              ///< the indication instance
+  std::string source_class;    ///< class of SourceInstance, used for filtering
+  std::uint64_t sequence = 0;  ///< bus-wide publication order, starting at 1
 };
 
 /// What a subscriber wants. Empty fields match everything.
 struct indication_filter {
   std::string ns;                ///< namespace (compared normalized, case-insensitively)
   std::string indication_class;  ///< e.g. "CIM_InstModification"; subclasses match too
-  std::string source_class;      ///< class of SourceInstance, e.g. "CIM_ConcreteJob"; subclasses match
+  std::string source_class;  ///< class of SourceInstance, e.g. "CIM_ConcreteJob"; subclasses match
 };
 
 /// A subscriber's queue. Obtained from indication_bus::subscribe; unsubscribes on destruction.
@@ -109,11 +109,13 @@ class indication_bus {
 
 /// CIM_InstCreation for `source` at `path` (SourceInstance embedded, SourceInstanceModelPath,
 /// IndicationTime = `when`).
-indication make_inst_creation(const object_path& path, const instance& source, const datetime& when);
+indication make_inst_creation(const object_path& path, const instance& source,
+                              const datetime& when);
 /// CIM_InstModification: SourceInstance is the new state, PreviousInstance the old one.
 indication make_inst_modification(const object_path& path, const instance& previous,
                                   const instance& current, const datetime& when);
 /// CIM_InstDeletion: SourceInstance is the state just before deletion.
-indication make_inst_deletion(const object_path& path, const instance& source, const datetime& when);
+indication make_inst_deletion(const object_path& path, const instance& source,
+                              const datetime& when);
 
 }  // namespace vsnapd::cim::indications

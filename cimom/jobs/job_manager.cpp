@@ -12,14 +12,13 @@
 #include <exception>
 #include <random>
 
-
 // VSNAPD_TRY yields the value of a result<T>, so it cannot wrap a result<void>; this one
 // propagates the error of an expression whose success carries nothing.
-#define VSNAPD_TRY_VOID(expr)               \
-  do {                                      \
+#define VSNAPD_TRY_VOID(expr)                  \
+  do {                                         \
     if (auto vsnapd_r_ = (expr); !vsnapd_r_) { \
-      return vsnapd_r_.error();             \
-    }                                       \
+      return vsnapd_r_.error();                \
+    }                                          \
   } while (false)
 
 namespace vsnapd::cim::jobs {
@@ -44,9 +43,12 @@ std::int64_t micros_of(clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
 }
 clock::time_point time_of(std::int64_t micros) {
-  return clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::microseconds(micros)));
+  return clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(
+      std::chrono::microseconds(micros)));
 }
-value timestamp(clock::time_point t) { return value(scalar(datetime::from_unix_micros(micros_of(t)))); }
+value timestamp(clock::time_point t) {
+  return value(scalar(datetime::from_unix_micros(micros_of(t))));
+}
 
 value u16(std::uint16_t v) { return value(scalar(v)); }
 
@@ -55,9 +57,9 @@ std::string new_guid(std::mt19937_64& rng) {
   const std::uint64_t a = rng();
   const std::uint64_t b = rng();
   char out[37];
-  std::snprintf(out, sizeof out, "%08X-%04X-4%03X-%04X-%012llX",
-                static_cast<unsigned>(a >> 32), static_cast<unsigned>((a >> 16) & 0xffff),
-                static_cast<unsigned>(a & 0xfff), static_cast<unsigned>(((b >> 48) & 0x3fff) | 0x8000),
+  std::snprintf(out, sizeof out, "%08X-%04X-4%03X-%04X-%012llX", static_cast<unsigned>(a >> 32),
+                static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xfff),
+                static_cast<unsigned>(((b >> 48) & 0x3fff) | 0x8000),
                 static_cast<unsigned long long>(b & 0xffffffffffffull));
   return out;
 }
@@ -105,11 +107,18 @@ instance make_cim_error(errc code, std::string_view message_id, std::string_view
   // CIM_Error.ErrorType: 4 Software Error unless the status says more.
   std::uint16_t type = 4;
   switch (code) {
-    case errc::access_denied: type = 7; break;            // Security Error
+    case errc::access_denied:
+      type = 7;
+      break;  // Security Error
     case errc::not_supported:
-    case errc::method_not_available: type = 10; break;    // Unsupported Operation Error
-    case errc::server_limits_exceeded: type = 8; break;   // Oversubscription Error
-    default: break;
+    case errc::method_not_available:
+      type = 10;
+      break;  // Unsupported Operation Error
+    case errc::server_limits_exceeded:
+      type = 8;
+      break;  // Oversubscription Error
+    default:
+      break;
   }
   instance e("CIM_Error");
   e.set("ErrorType", u16(type));
@@ -238,8 +247,8 @@ result<void> job_manager::recover() {
       j->spec.cancellable = flag("Cancellable");
       j->spec.delete_on_completion = flag("DeleteOnCompletion");
       j->spec.time_before_removal = std::chrono::microseconds(num("TimeBeforeRemoval").value_or(0));
-      if (const value* v = r.get("OwningElement"); v != nullptr && v->get_if<reference>() != nullptr &&
-                                                     *v->get_if<reference>() != nullptr) {
+      if (const value* v = r.get("OwningElement");
+          v != nullptr && v->get_if<reference>() != nullptr && *v->get_if<reference>() != nullptr) {
         j->spec.owning_element = **v->get_if<reference>();
       }
       if (const value* v = r.get("Affected"); v != nullptr && v->is_array() && !v->is_null()) {
@@ -250,7 +259,8 @@ result<void> job_manager::recover() {
           }
           const value* el = (*inst)->get("Element");
           const value* fx = (*inst)->get("ElementEffects");
-          if (el == nullptr || el->get_if<reference>() == nullptr || *el->get_if<reference>() == nullptr) {
+          if (el == nullptr || el->get_if<reference>() == nullptr ||
+              *el->get_if<reference>() == nullptr) {
             continue;
           }
           affected_element a{**el->get_if<reference>(), {}};
@@ -262,8 +272,9 @@ result<void> job_manager::recover() {
           j->spec.affected.push_back(std::move(a));
         }
       }
-      if (const value* v = r.get("Extra"); v != nullptr && v->get_if<embedded_instance>() != nullptr &&
-                                             *v->get_if<embedded_instance>() != nullptr) {
+      if (const value* v = r.get("Extra"); v != nullptr &&
+                                           v->get_if<embedded_instance>() != nullptr &&
+                                           *v->get_if<embedded_instance>() != nullptr) {
         j->spec.extra_properties = (*v->get_if<embedded_instance>())->properties();
       }
       const auto state = job_state_from(static_cast<std::uint16_t>(num("JobState").value_or(0)));
@@ -274,7 +285,8 @@ result<void> job_manager::recover() {
       j->percent = static_cast<std::uint16_t>(num("PercentComplete").value_or(0));
       j->error_code = static_cast<std::uint16_t>(num("ErrorCode").value_or(0));
       j->error_description = str("ErrorDescription");
-      if (const value* v = r.get("CimError"); v != nullptr && v->get_if<embedded_instance>() != nullptr) {
+      if (const value* v = r.get("CimError");
+          v != nullptr && v->get_if<embedded_instance>() != nullptr) {
         j->cim_error = *v->get_if<embedded_instance>();
       }
       j->seq = static_cast<std::uint64_t>(num("Seq").value_or(0));
@@ -431,8 +443,9 @@ void job_manager::set_state_locked(job& j, job_state s) {
     j.finished = j.last_change;
   }
   if (options_.bus != nullptr) {
-    options_.bus->publish(indications::make_inst_modification(
-        j.path, before, to_instance_locked(j), datetime::from_unix_micros(micros_of(j.last_change))));
+    options_.bus->publish(
+        indications::make_inst_modification(j.path, before, to_instance_locked(j),
+                                            datetime::from_unix_micros(micros_of(j.last_change))));
   }
   changed_.notify_all();
 }
@@ -762,15 +775,17 @@ instance job_manager::to_instance_locked(const job& j) const {
   out.set("JobStatus", value(to_string(j.state)));
   out.set("PercentComplete", u16(j.percent));
   out.set("ErrorCode", u16(j.error_code));
-  out.set("ErrorDescription", j.error_description.empty() ? value::null(cim_type::string)
-                                                          : value(std::string_view(j.error_description)));
+  out.set("ErrorDescription", j.error_description.empty()
+                                  ? value::null(cim_type::string)
+                                  : value(std::string_view(j.error_description)));
   out.set("TimeSubmitted", timestamp(j.submitted));
   out.set("StartTime", j.started ? timestamp(*j.started) : value::null(cim_type::datetime));
   // ElapsedTime: "the time interval that the Job has been executing or the total execution
   // time if the Job is complete" - zero before it starts.
   const auto end = j.finished ? *j.finished : now();
-  out.set("ElapsedTime", value(scalar(datetime::from_duration(
-                             j.started ? end - *j.started : std::chrono::system_clock::duration::zero()))));
+  out.set("ElapsedTime",
+          value(scalar(datetime::from_duration(
+              j.started ? end - *j.started : std::chrono::system_clock::duration::zero()))));
   out.set("TimeOfLastStateChange", timestamp(j.last_change));
   out.set("TimeBeforeRemoval", value(scalar(datetime::from_duration(j.spec.time_before_removal))));
   out.set("DeleteOnCompletion", value(scalar(j.spec.delete_on_completion)));
@@ -778,11 +793,19 @@ instance job_manager::to_instance_locked(const job& j) const {
   // killed, plus 17 Completed once final (CIM_ConcreteJob's documented combinations).
   std::vector<scalar> op;
   switch (j.state) {
-    case job_state::exception: op = {std::uint16_t{6}, std::uint16_t{17}}; break;
+    case job_state::exception:
+      op = {std::uint16_t{6}, std::uint16_t{17}};
+      break;
     case job_state::terminated:
-    case job_state::killed: op = {std::uint16_t{10}, std::uint16_t{17}}; break;
-    case job_state::completed: op = {std::uint16_t{2}, std::uint16_t{17}}; break;
-    default: op = {std::uint16_t{2}}; break;
+    case job_state::killed:
+      op = {std::uint16_t{10}, std::uint16_t{17}};
+      break;
+    case job_state::completed:
+      op = {std::uint16_t{2}, std::uint16_t{17}};
+      break;
+    default:
+      op = {std::uint16_t{2}};
+      break;
   }
   out.set("OperationalStatus", value::array(cim_type::uint16, std::move(op)));
   for (const auto& p : j.spec.extra_properties) {
@@ -802,8 +825,8 @@ instance job_manager::to_record_locked(const job& j) const {
   r.set("Description", value(std::string_view(j.spec.description)));
   r.set("OwningAssociation", value(std::string_view(j.spec.owning_association)));
   r.set("AffectedAssociation", value(std::string_view(j.spec.affected_association)));
-  r.set("OwningElement", j.spec.owning_element ? ref(*j.spec.owning_element)
-                                               : value::null(cim_type::reference));
+  r.set("OwningElement",
+        j.spec.owning_element ? ref(*j.spec.owning_element) : value::null(cim_type::reference));
   std::vector<scalar> affected;
   for (const auto& e : j.spec.affected) {
     auto a = std::make_shared<instance>("VSNAPD_AffectedElement");

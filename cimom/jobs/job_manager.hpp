@@ -57,19 +57,19 @@ struct affected_element {
 
 /// What the caller decides about a new job.
 struct job_spec {
-  std::string ns;                               ///< namespace the job lives in
-  std::string class_name = "CIM_ConcreteJob";   ///< or Msvm_ConcreteJob, or a subclass
-  std::string name;                             ///< Name (required by the schema)
-  std::string element_name;                     ///< ElementName (optional)
-  std::string description;                      ///< Description (optional)
-  std::optional<object_path> owning_element;    ///< e.g. the snapshot service
+  std::string ns;                              ///< namespace the job lives in
+  std::string class_name = "CIM_ConcreteJob";  ///< or Msvm_ConcreteJob, or a subclass
+  std::string name;                            ///< Name (required by the schema)
+  std::string element_name;                    ///< ElementName (optional)
+  std::string description;                     ///< Description (optional)
+  std::optional<object_path> owning_element;   ///< e.g. the snapshot service
   std::string owning_association = "CIM_OwningJobElement";
-  std::vector<affected_element> affected;       ///< e.g. the VM; more may be added while running
+  std::vector<affected_element> affected;  ///< e.g. the VM; more may be added while running
   std::string affected_association = "CIM_AffectedJobElement";
-  bool cancellable = true;                      ///< Terminate/Kill allowed
-  bool delete_on_completion = true;             ///< removed TimeBeforeRemoval after finishing
+  bool cancellable = true;           ///< Terminate/Kill allowed
+  bool delete_on_completion = true;  ///< removed TimeBeforeRemoval after finishing
   std::chrono::microseconds time_before_removal = std::chrono::minutes(5);  ///< as Hyper-V
-  std::vector<property_value> extra_properties; ///< class-specific constants (Msvm: JobType...)
+  std::vector<property_value> extra_properties;  ///< class-specific constants (Msvm: JobType...)
 };
 
 /// Handed to a job's work function on its worker thread.

@@ -25,9 +25,9 @@ enum class job_state : std::uint16_t {
   query_pending = 12,  ///< never entered
 };
 inline constexpr std::array all_job_states{
-    job_state::new_job,   job_state::starting,   job_state::running, job_state::suspended,
-    job_state::shutting_down, job_state::completed, job_state::terminated, job_state::killed,
-    job_state::exception, job_state::service,    job_state::query_pending};
+    job_state::new_job,       job_state::starting,  job_state::running,      job_state::suspended,
+    job_state::shutting_down, job_state::completed, job_state::terminated,   job_state::killed,
+    job_state::exception,     job_state::service,   job_state::query_pending};
 
 /// The ValueMap's Values text ("New", "Shutting Down", ...), also used for JobStatus.
 std::string_view to_string(job_state s);
@@ -66,11 +66,17 @@ enum class rsc_status : std::uint32_t {
   timeout_not_supported = 4098,  ///< "Use of Timeout Parameter Not Supported"
   busy = 4099,
 };
-inline constexpr std::array all_rsc_statuses{
-    rsc_status::completed,          rsc_status::not_supported,   rsc_status::unknown_error,
-    rsc_status::timeout,            rsc_status::failed,          rsc_status::invalid_parameter,
-    rsc_status::in_use,             rsc_status::transition_started,
-    rsc_status::invalid_state_transition, rsc_status::timeout_not_supported, rsc_status::busy};
+inline constexpr std::array all_rsc_statuses{rsc_status::completed,
+                                             rsc_status::not_supported,
+                                             rsc_status::unknown_error,
+                                             rsc_status::timeout,
+                                             rsc_status::failed,
+                                             rsc_status::invalid_parameter,
+                                             rsc_status::in_use,
+                                             rsc_status::transition_started,
+                                             rsc_status::invalid_state_transition,
+                                             rsc_status::timeout_not_supported,
+                                             rsc_status::busy};
 std::string_view to_string(rsc_status s);
 
 /// CIM_Job.KillJob return values (deprecated method, still sent by old clients).
@@ -83,10 +89,9 @@ enum class kill_status : std::uint32_t {
   access_denied = 6,
   not_found = 7,
 };
-inline constexpr std::array all_kill_statuses{kill_status::success, kill_status::not_supported,
-                                              kill_status::unknown,  kill_status::timeout,
-                                              kill_status::failed,   kill_status::access_denied,
-                                              kill_status::not_found};
+inline constexpr std::array all_kill_statuses{
+    kill_status::success, kill_status::not_supported, kill_status::unknown,  kill_status::timeout,
+    kill_status::failed,  kill_status::access_denied, kill_status::not_found};
 std::string_view to_string(kill_status s);
 
 }  // namespace vsnapd::cim::jobs

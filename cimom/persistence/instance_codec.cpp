@@ -100,20 +100,48 @@ void writer::val(const value& v) {
 
 void writer::element(const scalar& s) {
   switch (type_of(s)) {
-    case cim_type::boolean: u8(std::get<bool>(s) ? 1 : 0); break;
-    case cim_type::uint8: u8(std::get<std::uint8_t>(s)); break;
-    case cim_type::sint8: u8(static_cast<std::uint8_t>(std::get<std::int8_t>(s))); break;
-    case cim_type::uint16: fixed(std::get<std::uint16_t>(s)); break;
-    case cim_type::sint16: fixed(static_cast<std::uint16_t>(std::get<std::int16_t>(s))); break;
-    case cim_type::uint32: fixed(std::get<std::uint32_t>(s)); break;
-    case cim_type::sint32: fixed(static_cast<std::uint32_t>(std::get<std::int32_t>(s))); break;
-    case cim_type::uint64: fixed(std::get<std::uint64_t>(s)); break;
-    case cim_type::sint64: fixed(static_cast<std::uint64_t>(std::get<std::int64_t>(s))); break;
-    case cim_type::real32: fixed(bits_of<std::uint32_t>(std::get<float>(s))); break;
-    case cim_type::real64: fixed(bits_of<std::uint64_t>(std::get<double>(s))); break;
-    case cim_type::char16: fixed(static_cast<std::uint16_t>(std::get<char16_t>(s))); break;
-    case cim_type::string: str(std::get<std::string>(s)); break;
-    case cim_type::datetime: raw(std::get<datetime>(s).text()); break;
+    case cim_type::boolean:
+      u8(std::get<bool>(s) ? 1 : 0);
+      break;
+    case cim_type::uint8:
+      u8(std::get<std::uint8_t>(s));
+      break;
+    case cim_type::sint8:
+      u8(static_cast<std::uint8_t>(std::get<std::int8_t>(s)));
+      break;
+    case cim_type::uint16:
+      fixed(std::get<std::uint16_t>(s));
+      break;
+    case cim_type::sint16:
+      fixed(static_cast<std::uint16_t>(std::get<std::int16_t>(s)));
+      break;
+    case cim_type::uint32:
+      fixed(std::get<std::uint32_t>(s));
+      break;
+    case cim_type::sint32:
+      fixed(static_cast<std::uint32_t>(std::get<std::int32_t>(s)));
+      break;
+    case cim_type::uint64:
+      fixed(std::get<std::uint64_t>(s));
+      break;
+    case cim_type::sint64:
+      fixed(static_cast<std::uint64_t>(std::get<std::int64_t>(s)));
+      break;
+    case cim_type::real32:
+      fixed(bits_of<std::uint32_t>(std::get<float>(s)));
+      break;
+    case cim_type::real64:
+      fixed(bits_of<std::uint64_t>(std::get<double>(s)));
+      break;
+    case cim_type::char16:
+      fixed(static_cast<std::uint16_t>(std::get<char16_t>(s)));
+      break;
+    case cim_type::string:
+      str(std::get<std::string>(s));
+      break;
+    case cim_type::datetime:
+      raw(std::get<datetime>(s).text());
+      break;
     case cim_type::reference: {
       const auto& r = std::get<reference>(s);
       u8(r ? 1 : 0);
@@ -301,18 +329,30 @@ scalar reader::element(cim_type t, int depth) {
       }
       return b != 0;
     }
-    case cim_type::uint8: return u8();
-    case cim_type::sint8: return static_cast<std::int8_t>(u8());
-    case cim_type::uint16: return fixed<std::uint16_t>();
-    case cim_type::sint16: return static_cast<std::int16_t>(fixed<std::uint16_t>());
-    case cim_type::uint32: return fixed<std::uint32_t>();
-    case cim_type::sint32: return static_cast<std::int32_t>(fixed<std::uint32_t>());
-    case cim_type::uint64: return fixed<std::uint64_t>();
-    case cim_type::sint64: return static_cast<std::int64_t>(fixed<std::uint64_t>());
-    case cim_type::real32: return bits_of<float>(fixed<std::uint32_t>());
-    case cim_type::real64: return bits_of<double>(fixed<std::uint64_t>());
-    case cim_type::char16: return static_cast<char16_t>(fixed<std::uint16_t>());
-    case cim_type::string: return str();
+    case cim_type::uint8:
+      return u8();
+    case cim_type::sint8:
+      return static_cast<std::int8_t>(u8());
+    case cim_type::uint16:
+      return fixed<std::uint16_t>();
+    case cim_type::sint16:
+      return static_cast<std::int16_t>(fixed<std::uint16_t>());
+    case cim_type::uint32:
+      return fixed<std::uint32_t>();
+    case cim_type::sint32:
+      return static_cast<std::int32_t>(fixed<std::uint32_t>());
+    case cim_type::uint64:
+      return fixed<std::uint64_t>();
+    case cim_type::sint64:
+      return static_cast<std::int64_t>(fixed<std::uint64_t>());
+    case cim_type::real32:
+      return bits_of<float>(fixed<std::uint32_t>());
+    case cim_type::real64:
+      return bits_of<double>(fixed<std::uint64_t>());
+    case cim_type::char16:
+      return static_cast<char16_t>(fixed<std::uint16_t>());
+    case cim_type::string:
+      return str();
     case cim_type::datetime: {
       const auto b = bytes(25);
       if (!b) {

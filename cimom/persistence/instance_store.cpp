@@ -11,14 +11,13 @@
 #include <utility>
 #include <vector>
 
-
 // VSNAPD_TRY yields the value of a result<T>, so it cannot wrap a result<void>; this one
 // propagates the error of an expression whose success carries nothing.
-#define VSNAPD_TRY_VOID(expr)               \
-  do {                                      \
+#define VSNAPD_TRY_VOID(expr)                  \
+  do {                                         \
     if (auto vsnapd_r_ = (expr); !vsnapd_r_) { \
-      return vsnapd_r_.error();             \
-    }                                       \
+      return vsnapd_r_.error();                \
+    }                                          \
   } while (false)
 
 namespace vsnapd::cim::persistence {
@@ -180,14 +179,15 @@ result<void> instance_store::init() {
   VSNAPD_TRY_VOID(exec("BEGIN IMMEDIATE"));
   auto body = [&]() -> result<void> {
     VSNAPD_TRY_VOID(exec("CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)"));
-    VSNAPD_TRY_VOID(exec(
-        "CREATE TABLE IF NOT EXISTS instances("
-        " id INTEGER PRIMARY KEY,"  // rowid alias: stable across upserts, the cursor's order
-        " ns TEXT NOT NULL,"        // folded namespace
-        " class TEXT NOT NULL,"     // folded class name
-        " key TEXT NOT NULL UNIQUE,"  // storage_key(path)
-        " data BLOB NOT NULL)"));   // encode_instance
-    VSNAPD_TRY_VOID(exec("CREATE INDEX IF NOT EXISTS instances_by_class ON instances(ns, class, id)"));
+    VSNAPD_TRY_VOID(
+        exec("CREATE TABLE IF NOT EXISTS instances("
+             " id INTEGER PRIMARY KEY,"    // rowid alias: stable across upserts, the cursor's order
+             " ns TEXT NOT NULL,"          // folded namespace
+             " class TEXT NOT NULL,"       // folded class name
+             " key TEXT NOT NULL UNIQUE,"  // storage_key(path)
+             " data BLOB NOT NULL)"));     // encode_instance
+    VSNAPD_TRY_VOID(
+        exec("CREATE INDEX IF NOT EXISTS instances_by_class ON instances(ns, class, id)"));
     sqlite3_stmt* raw = nullptr;
     if (sqlite3_prepare_v2(db_, "SELECT max(version) FROM schema_version", -1, &raw, nullptr) !=
         SQLITE_OK) {
@@ -223,16 +223,18 @@ result<void> instance_store::init() {
     h.reset(raw);
     return {};
   };
-  VSNAPD_TRY_VOID(prepare(stmts_->put,
-                     "INSERT INTO instances(ns, class, key, data) VALUES (?1, ?2, ?3, ?4) "
-                     "ON CONFLICT(key) DO UPDATE SET class = excluded.class, data = excluded.data"));
+  VSNAPD_TRY_VOID(
+      prepare(stmts_->put,
+              "INSERT INTO instances(ns, class, key, data) VALUES (?1, ?2, ?3, ?4) "
+              "ON CONFLICT(key) DO UPDATE SET class = excluded.class, data = excluded.data"));
   VSNAPD_TRY_VOID(prepare(stmts_->get, "SELECT data FROM instances WHERE key = ?1"));
   VSNAPD_TRY_VOID(prepare(stmts_->erase, "DELETE FROM instances WHERE key = ?1"));
-  VSNAPD_TRY_VOID(prepare(stmts_->enumerate,
-                     "SELECT id, data, key FROM instances WHERE ns = ?1 AND class = ?2 AND id > ?3 "
-                     "ORDER BY id LIMIT ?4"));
-  VSNAPD_TRY_VOID(prepare(stmts_->count_class,
-                     "SELECT count(*) FROM instances WHERE ns = ?1 AND class = ?2"));
+  VSNAPD_TRY_VOID(
+      prepare(stmts_->enumerate,
+              "SELECT id, data, key FROM instances WHERE ns = ?1 AND class = ?2 AND id > ?3 "
+              "ORDER BY id LIMIT ?4"));
+  VSNAPD_TRY_VOID(
+      prepare(stmts_->count_class, "SELECT count(*) FROM instances WHERE ns = ?1 AND class = ?2"));
   VSNAPD_TRY_VOID(prepare(stmts_->count_all, "SELECT count(*) FROM instances WHERE ns = ?1"));
   // IMMEDIATE takes the write lock at BEGIN, so a batch never fails half-way with SQLITE_BUSY
   // on its first write after reading (the deferred-transaction upgrade deadlock).
@@ -343,7 +345,9 @@ instance_store::transaction::transaction(instance_store* store, std::unique_lock
     : store_(store), lock_(std::move(lock)), open_(true) {}
 
 instance_store::transaction::transaction(transaction&& other) noexcept
-    : store_(other.store_), lock_(std::move(other.lock_)), open_(std::exchange(other.open_, false)) {}
+    : store_(other.store_),
+      lock_(std::move(other.lock_)),
+      open_(std::exchange(other.open_, false)) {}
 
 instance_store::transaction::~transaction() { rollback(); }
 

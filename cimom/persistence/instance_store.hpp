@@ -35,9 +35,9 @@ namespace vsnapd::cim::persistence {
 
 /// Where and how to open the store.
 struct store_options {
-  std::string file;                                ///< database file; created when missing
-  std::chrono::milliseconds busy_timeout{5000};    ///< wait this long for another process's lock
-  std::size_t enumerate_batch = 256;               ///< rows fetched per cursor query
+  std::string file;                              ///< database file; created when missing
+  std::chrono::milliseconds busy_timeout{5000};  ///< wait this long for another process's lock
+  std::size_t enumerate_batch = 256;             ///< rows fetched per cursor query
 };
 
 /// The store's layout version (the `schema_version` table).

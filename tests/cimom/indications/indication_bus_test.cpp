@@ -71,9 +71,11 @@ TEST_CASE("indication_bus: life-cycle indications carry the DMTF properties",
   CHECK(**c.event.get("SourceInstance")->get_if<embedded_instance>() == job("Msvm_ConcreteJob", 2));
   CHECK(c.event.get("SourceInstanceHost")->is_null());
 
-  const auto m = make_inst_modification(path, job("Msvm_ConcreteJob", 3), job("Msvm_ConcreteJob", 4), when);
+  const auto m =
+      make_inst_modification(path, job("Msvm_ConcreteJob", 3), job("Msvm_ConcreteJob", 4), when);
   CHECK(m.event.class_name() == "CIM_InstModification");
-  CHECK(**m.event.get("PreviousInstance")->get_if<embedded_instance>() == job("Msvm_ConcreteJob", 3));
+  CHECK(**m.event.get("PreviousInstance")->get_if<embedded_instance>() ==
+        job("Msvm_ConcreteJob", 3));
   CHECK(**m.event.get("SourceInstance")->get_if<embedded_instance>() == job("Msvm_ConcreteJob", 4));
 
   const auto d = make_inst_deletion(path, job("Msvm_ConcreteJob", 7), when);
@@ -85,8 +87,9 @@ TEST_CASE("indication_bus: filters select by namespace, indication class and sou
           "[cimom][indications]") {
   const auto repo = make_repo();
   indication_bus bus(repo.get());
-  const auto mod = make_inst_modification(job_path(v2, "Msvm_ConcreteJob", "J1"),
-                                          job("Msvm_ConcreteJob", 3), job("Msvm_ConcreteJob", 4), when);
+  const auto mod =
+      make_inst_modification(job_path(v2, "Msvm_ConcreteJob", "J1"), job("Msvm_ConcreteJob", 3),
+                             job("Msvm_ConcreteJob", 4), when);
   const auto create_vm = make_inst_creation(job_path("root/cimv2", "CIM_ComputerSystem", "x"),
                                             instance("CIM_ComputerSystem"), when);
   const struct {
@@ -140,8 +143,8 @@ TEST_CASE("indication_bus: a full queue drops its oldest indication and counts i
   auto small = bus.subscribe({}, 3);
   auto roomy = bus.subscribe({});  // the bus default: 4
   for (std::uint16_t n = 0; n < 10; ++n) {
-    bus.publish(make_inst_creation(job_path(v2, "CIM_ConcreteJob", "J"), job("CIM_ConcreteJob", n),
-                                   when));
+    bus.publish(
+        make_inst_creation(job_path(v2, "CIM_ConcreteJob", "J"), job("CIM_ConcreteJob", n), when));
   }
   CHECK(small->size() == 3);
   CHECK(small->dropped() == 7);
@@ -198,7 +201,8 @@ TEST_CASE("indication_bus: concurrent publishers never block and lose nothing be
     threads.emplace_back([&, t] {
       for (int n = 0; n < each; ++n) {
         bus.publish(make_inst_creation(job_path(v2, "CIM_ConcreteJob", "J"),
-                                       job("CIM_ConcreteJob", static_cast<std::uint16_t>(t)), when));
+                                       job("CIM_ConcreteJob", static_cast<std::uint16_t>(t)),
+                                       when));
       }
     });
   }

@@ -266,29 +266,50 @@ TEST_CASE("job_manager: RequestStateChange follows the DMTF transition table",
     rsc_status expected;
     job_state after;
   } rows[] = {
-      {"state 0 is not in the ValueMap", setup::running, 0, none, rsc_status::invalid_parameter, job_state::running},
-      {"state 1 is not in the ValueMap", setup::running, 1, none, rsc_status::invalid_parameter, job_state::running},
-      {"state 7 is reserved", setup::running, 7, none, rsc_status::invalid_parameter, job_state::running},
-      {"vendor states are refused", setup::running, 32768, none, rsc_status::invalid_parameter, job_state::running},
-      {"a timeout is not supported", setup::running, 4, some, rsc_status::timeout_not_supported, job_state::running},
-      {"a zero timeout is no timeout", setup::running, 4, zero, rsc_status::transition_started, job_state::shutting_down},
-      {"suspend is not supported", setup::running, 3, none, rsc_status::not_supported, job_state::running},
-      {"service is not supported", setup::running, 6, none, rsc_status::not_supported, job_state::running},
-      {"start a running job", setup::running, 2, none, rsc_status::invalid_state_transition, job_state::running},
-      {"start a queued job", setup::queued, 2, none, rsc_status::invalid_state_transition, job_state::new_job},
-      {"terminate a queued job", setup::queued, 4, none, rsc_status::completed, job_state::terminated},
+      {"state 0 is not in the ValueMap", setup::running, 0, none, rsc_status::invalid_parameter,
+       job_state::running},
+      {"state 1 is not in the ValueMap", setup::running, 1, none, rsc_status::invalid_parameter,
+       job_state::running},
+      {"state 7 is reserved", setup::running, 7, none, rsc_status::invalid_parameter,
+       job_state::running},
+      {"vendor states are refused", setup::running, 32768, none, rsc_status::invalid_parameter,
+       job_state::running},
+      {"a timeout is not supported", setup::running, 4, some, rsc_status::timeout_not_supported,
+       job_state::running},
+      {"a zero timeout is no timeout", setup::running, 4, zero, rsc_status::transition_started,
+       job_state::shutting_down},
+      {"suspend is not supported", setup::running, 3, none, rsc_status::not_supported,
+       job_state::running},
+      {"service is not supported", setup::running, 6, none, rsc_status::not_supported,
+       job_state::running},
+      {"start a running job", setup::running, 2, none, rsc_status::invalid_state_transition,
+       job_state::running},
+      {"start a queued job", setup::queued, 2, none, rsc_status::invalid_state_transition,
+       job_state::new_job},
+      {"terminate a queued job", setup::queued, 4, none, rsc_status::completed,
+       job_state::terminated},
       {"kill a queued job", setup::queued, 5, none, rsc_status::completed, job_state::killed},
-      {"terminate a running job", setup::running, 4, none, rsc_status::transition_started, job_state::shutting_down},
+      {"terminate a running job", setup::running, 4, none, rsc_status::transition_started,
+       job_state::shutting_down},
       {"kill a running job", setup::running, 5, none, rsc_status::completed, job_state::killed},
-      {"terminate twice", setup::shutting_down, 4, none, rsc_status::transition_started, job_state::shutting_down},
-      {"kill a job shutting down", setup::shutting_down, 5, none, rsc_status::completed, job_state::killed},
-      {"terminate a completed job", setup::completed, 4, none, rsc_status::invalid_state_transition, job_state::completed},
-      {"kill a completed job", setup::completed, 5, none, rsc_status::invalid_state_transition, job_state::completed},
-      {"kill a failed job", setup::failed, 5, none, rsc_status::invalid_state_transition, job_state::exception},
-      {"terminate a terminated job", setup::terminated, 4, none, rsc_status::invalid_state_transition, job_state::terminated},
-      {"kill a killed job", setup::killed, 5, none, rsc_status::invalid_state_transition, job_state::killed},
-      {"terminate a job that is not cancellable", setup::fixed, 4, none, rsc_status::not_supported, job_state::running},
-      {"kill a job that is not cancellable", setup::fixed, 5, none, rsc_status::not_supported, job_state::running},
+      {"terminate twice", setup::shutting_down, 4, none, rsc_status::transition_started,
+       job_state::shutting_down},
+      {"kill a job shutting down", setup::shutting_down, 5, none, rsc_status::completed,
+       job_state::killed},
+      {"terminate a completed job", setup::completed, 4, none, rsc_status::invalid_state_transition,
+       job_state::completed},
+      {"kill a completed job", setup::completed, 5, none, rsc_status::invalid_state_transition,
+       job_state::completed},
+      {"kill a failed job", setup::failed, 5, none, rsc_status::invalid_state_transition,
+       job_state::exception},
+      {"terminate a terminated job", setup::terminated, 4, none,
+       rsc_status::invalid_state_transition, job_state::terminated},
+      {"kill a killed job", setup::killed, 5, none, rsc_status::invalid_state_transition,
+       job_state::killed},
+      {"terminate a job that is not cancellable", setup::fixed, 4, none, rsc_status::not_supported,
+       job_state::running},
+      {"kill a job that is not cancellable", setup::fixed, 5, none, rsc_status::not_supported,
+       job_state::running},
   };
   for (const auto& row : rows) {
     INFO(row.what);
@@ -309,7 +330,8 @@ TEST_CASE("job_manager: RequestStateChange follows the DMTF transition table",
         target = f.blocked(std::move(s));
         REQUIRE(f.started.wait());
         if (row.from == setup::shutting_down) {
-          REQUIRE(*f.manager->request_state_change(target, 4, none) == rsc_status::transition_started);
+          REQUIRE(*f.manager->request_state_change(target, 4, none) ==
+                  rsc_status::transition_started);
         }
         if (row.from == setup::killed) {
           REQUIRE(*f.manager->request_state_change(target, 5, none) == rsc_status::completed);
@@ -338,7 +360,11 @@ TEST_CASE("job_manager: RequestStateChange follows the DMTF transition table",
 
   fixture f;
   auto gone = f.manager->request_state_change(
-      [] { object_path p(v2, "Msvm_ConcreteJob"); p.set_key("InstanceID", value("nope")); return p; }(),
+      [] {
+        object_path p(v2, "Msvm_ConcreteJob");
+        p.set_key("InstanceID", value("nope"));
+        return p;
+      }(),
       4, none);
   REQUIRE_FALSE(gone);
   CHECK(gone.error().code == errc::not_found);
@@ -503,7 +529,7 @@ TEST_CASE("job_manager: OwningJobElement and AffectedJobElement link jobs and el
   snapshot.set_key("InstanceID", value("Microsoft:SNAP-1"));
   auto p = f.manager->submit(snapshot_spec(), [&](job_context& ctx) {
     object_path created = snapshot;
-    created.set_ns("");  // the job's namespace is assumed
+    created.set_ns("");                        // the job's namespace is assumed
     ctx.add_affected_element({created, {5}});  // Create
     added.open();
     (void)proceed.wait(generous);
@@ -655,7 +681,8 @@ TEST_CASE("job_manager: stopping the daemon fails queued and running jobs with a
   CHECK(text(*m->get(running), "ErrorDescription") == daemon_stopped_message);
   CHECK(state_of(*m, queued) == job_state::exception);
   CHECK(text(*m->get(queued), "ErrorDescription") == "the daemon stopped before the job started");
-  CHECK(u16(*m->get(queued), "ErrorCode") == static_cast<std::uint16_t>(errc::server_is_shutting_down));
+  CHECK(u16(*m->get(queued), "ErrorCode") ==
+        static_cast<std::uint16_t>(errc::server_is_shutting_down));
 }
 
 TEST_CASE("job_manager: a job running when the daemon is killed is reported failed after restart",

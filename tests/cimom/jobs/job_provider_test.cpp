@@ -224,7 +224,8 @@ TEST_CASE("job_association_provider: references from either end", "[cimom][jobs]
   const auto affected = assoc_class("CIM_AffectedJobElement");
   const auto owning = assoc_class("CIM_OwningJobElement");
 
-  const auto count = [&](const class_decl& assoc, const object_path& source, std::string_view role) {
+  const auto count = [&](const class_decl& assoc, const object_path& source,
+                         std::string_view role) {
     auto cur = provider.references(f.ctx, assoc, source, role);
     REQUIRE(cur);
     std::vector<instance> out;

@@ -26,8 +26,8 @@ class manual_clock final : public cim::jobs::clock {
 
  private:
   mutable std::mutex mutex_;
-  time_point now_{std::chrono::duration_cast<time_point::duration>(
-      std::chrono::microseconds(start_micros))};
+  time_point now_{
+      std::chrono::duration_cast<time_point::duration>(std::chrono::microseconds(start_micros))};
 };
 
 /// A one-shot event.
