@@ -575,6 +575,8 @@ TEST_CASE("job_manager: OwningJobElement and AffectedJobElement link jobs and el
   }
   CHECK(f.manager->associations("root/cimv2", "Msvm_AffectedJobElement", vm_path(), "").empty());
   proceed.open();
+  // The work function uses this test's gates: it must be done before they go out of scope.
+  REQUIRE(f.manager->wait_until_final(*p, generous) == job_state::completed);
 }
 
 TEST_CASE("job_manager: many jobs share a small pool", "[cimom][jobs][job_manager]") {

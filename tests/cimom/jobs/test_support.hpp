@@ -33,11 +33,11 @@ class manual_clock final : public cim::jobs::clock {
 /// A one-shot event.
 class gate {
  public:
+  // Notifies under the lock: a waiter may destroy the gate as soon as wait() returns, which
+  // cannot happen before open() releases the mutex.
   void open() {
-    {
-      std::lock_guard lock(mutex_);
-      open_ = true;
-    }
+    std::lock_guard lock(mutex_);
+    open_ = true;
     cv_.notify_all();
   }
   /// @return true once opened; false after `timeout` (a test failure).

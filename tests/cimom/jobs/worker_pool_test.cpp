@@ -40,9 +40,9 @@ TEST_CASE("worker_pool: tasks run on a fixed set of threads, at most max_queued 
 }
 
 TEST_CASE("worker_pool: zero threads or queue length mean one", "[cimom][jobs][worker_pool]") {
+  gate done;  // declared first: outlives the worker that opens it
   worker_pool pool(0, 0);
   CHECK(pool.thread_count() == 1);
-  gate done;
   REQUIRE(pool.post([&] { done.open(); }));
   CHECK(done.wait());
 }
