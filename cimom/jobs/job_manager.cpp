@@ -97,7 +97,7 @@ struct job_manager::job {
   clock::time_point last_change;
   std::optional<clock::time_point> started;
   std::optional<clock::time_point> finished;
-  std::shared_ptr<std::atomic<bool>> stop = std::make_shared<std::atomic<bool>>(false);
+  std::shared_ptr<stop_signal> stop = std::make_shared<stop_signal>();
   bool terminate_requested = false;
   bool removed = false;  ///< erased from jobs_; persist() must not write it back
 };
@@ -189,7 +189,7 @@ job_manager::~job_manager() {
       if (is_final(j->state)) {
         continue;
       }
-      j->stop->store(true, std::memory_order_release);
+      j->stop->request();
       // Queued jobs will never run: say so now. Running ones are finished by run() when their
       // work returns (it sees stop_requested()).
       if (j->state == job_state::new_job) {
@@ -406,7 +406,7 @@ void job_manager::run(const std::shared_ptr<job>& j) {
     if (is_final(j->state)) {
       return;  // killed: the outcome of the work no longer matters
     }
-    if (j->stop->load(std::memory_order_acquire)) {
+    if (j->stop->requested()) {
       if (j->terminate_requested) {
         j->finished = now();
         j->error_description = "the job was terminated at a client's request";
@@ -598,7 +598,7 @@ result<rsc_status> job_manager::request_state_change(const object_path& path,
     } else if (!j->spec.cancellable) {
       status = rsc_status::not_supported;
     } else if (req == requested_state::kill) {
-      j->stop->store(true, std::memory_order_release);
+      j->stop->request();
       j->finished = now();
       j->error_description = "the job was killed at a client's request";
       j->cim_error = std::make_shared<const instance>(make_cim_error(
@@ -606,7 +606,7 @@ result<rsc_status> job_manager::request_state_change(const object_path& path,
       set_state_locked(*j, job_state::killed);
       changed = j;
     } else if (j->state == job_state::new_job) {
-      j->stop->store(true, std::memory_order_release);
+      j->stop->request();
       j->terminate_requested = true;
       j->finished = now();
       j->error_description = "the job was terminated at a client's request";
@@ -615,7 +615,7 @@ result<rsc_status> job_manager::request_state_change(const object_path& path,
       set_state_locked(*j, job_state::terminated);
       changed = j;
     } else {
-      j->stop->store(true, std::memory_order_release);
+      j->stop->request();
       j->terminate_requested = true;
       set_state_locked(*j, job_state::shutting_down);
       status = rsc_status::transition_started;
@@ -645,7 +645,7 @@ result<kill_status> job_manager::kill_job(const object_path& path, bool delete_o
     if (!j->spec.cancellable) {
       return kill_status::not_supported;
     }
-    j->stop->store(true, std::memory_order_release);
+    j->stop->request();
     j->finished = now();
     j->error_description = "the job was killed at a client's request";
     j->cim_error = std::make_shared<const instance>(make_cim_error(

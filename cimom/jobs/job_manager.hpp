@@ -72,11 +72,38 @@ struct job_spec {
   std::vector<property_value> extra_properties;  ///< class-specific constants (Msvm: JobType...)
 };
 
+/// A job's cancellation signal: set once by Terminate, Kill or shutdown; waitable.
+class stop_signal {
+ public:
+  /// True once a stop was requested.
+  bool requested() const { return flag_.load(std::memory_order_acquire); }
+  /// Requests the stop and wakes every waiter. Idempotent.
+  void request() {
+    std::lock_guard lock(mutex_);
+    flag_.store(true, std::memory_order_release);
+    cv_.notify_all();
+  }
+  /// Waits until a stop is requested or `timeout` passes. @return requested().
+  bool wait_for(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    return cv_.wait_for(lock, timeout, [&] { return requested(); });
+  }
+
+ private:
+  std::atomic<bool> flag_{false};
+  std::mutex mutex_;
+  std::condition_variable cv_;
+};
+
 /// Handed to a job's work function on its worker thread.
 class job_context {
  public:
   /// True once Terminate or Kill was requested or the daemon is stopping: return soon.
-  bool stop_requested() const { return stop_->load(std::memory_order_acquire); }
+  bool stop_requested() const { return stop_->requested(); }
+  /// Blocks until a stop is requested or `timeout` passes (for work that waits on something
+  /// external, e.g. a QEMU job, and must still react to Terminate at once).
+  /// @return true when a stop was requested.
+  bool wait_for_stop(std::chrono::milliseconds timeout) { return stop_->wait_for(timeout); }
   /// Sets PercentComplete (clamped to 100; never goes down). Cheap: no persistence, no event.
   void report_progress(std::uint16_t percent);
   /// Adds an affected element once it exists (e.g. the snapshot this job created).
@@ -86,11 +113,11 @@ class job_context {
 
  private:
   friend class job_manager;
-  job_context(class job_manager* m, std::string id, std::shared_ptr<std::atomic<bool>> stop)
+  job_context(class job_manager* m, std::string id, std::shared_ptr<stop_signal> stop)
       : manager_(m), id_(std::move(id)), stop_(std::move(stop)) {}
   class job_manager* manager_;
   std::string id_;
-  std::shared_ptr<std::atomic<bool>> stop_;
+  std::shared_ptr<stop_signal> stop_;
 };
 
 /// A job's work. Return success, or the error that becomes ErrorCode / ErrorDescription /

@@ -429,6 +429,25 @@ TEST_CASE("job_manager: Kill ends a job at once and discards what its work retur
   CHECK(text(**f.manager->get_error(*p), "MessageID") == "VSNAPD_JOB0003");
 }
 
+TEST_CASE("job_manager: a work function can block until it is told to stop",
+          "[cimom][jobs][job_manager]") {
+  fixture f;
+  std::atomic<bool> early{true};
+  std::atomic<bool> stopped{false};
+  auto p = f.manager->submit(snapshot_spec(), [&](job_context& ctx) {
+    early = ctx.wait_for_stop(std::chrono::milliseconds(1));  // nothing requested yet
+    f.started.open();
+    stopped = ctx.wait_for_stop(generous);
+    return ok();
+  });
+  REQUIRE(p);
+  REQUIRE(f.started.wait());
+  REQUIRE(*f.manager->request_state_change(*p, 4, std::nullopt) == rsc_status::transition_started);
+  REQUIRE(f.manager->wait_until_final(*p, generous) == job_state::terminated);
+  CHECK_FALSE(early);
+  CHECK(stopped);
+}
+
 TEST_CASE("job_manager: KillJob kills, and deletes when asked", "[cimom][jobs][job_manager]") {
   fixture f(1);
   auto p = f.blocked();
@@ -668,9 +687,7 @@ TEST_CASE("job_manager: stopping the daemon fails queued and running jobs with a
     REQUIRE(f.manager->wait_until_final(done, generous));
     running = *f.manager->submit(snapshot_spec(), [&](job_context& ctx) {
       f.started.open();
-      while (!ctx.stop_requested()) {
-        std::this_thread::yield();  // a work loop that checks for cancellation between steps
-      }
+      (void)ctx.wait_for_stop(generous);  // e.g. waiting on QEMU, still reacting to a stop
       return ok();
     });
     REQUIRE(f.started.wait());
