@@ -5,6 +5,7 @@
 // and methods with every parameter kind.
 
 #include "cimom/class_repository.hpp"
+#include "tests/cimom/catch_result.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -13,29 +14,6 @@
 #include <sstream>
 #include <string>
 #include <type_traits>
-
-namespace vsnapd::cim::test {
-template <class T>
-concept streamable = requires(std::ostream& os, const T& t) {
-  os << t;
-};
-}  // namespace vsnapd::cim::test
-
-// Catch prints a failed REQUIRE(result) through this: "ok", or the CIM error. Only for value
-// types without operator<< (which Boost's own printer needs), so every test file that prints
-// other results keeps using the one primary template.
-template <class T>
-requires(!std::is_void_v<T> && !vsnapd::cim::test::streamable<T>) struct Catch::StringMaker<
-    boost::system::result<T, vsnapd::cim::error>> {
-  static std::string convert(const boost::system::result<T, vsnapd::cim::error>& r) {
-    if (r) {
-      return "ok";
-    }
-    std::ostringstream os;
-    os << r.error();
-    return os.str();
-  }
-};
 
 namespace vsnapd::cim::test {
 

@@ -1,6 +1,6 @@
 #include "cimom/class_repository.hpp"
 #include "cimom/query/query.hpp"
-#include "tests/cimom/query/catch_result.hpp"
+#include "tests/cimom/catch_result.hpp"
 #include "tests/cimom/query/query_fixture.hpp"
 
 #include <catch2/catch.hpp>

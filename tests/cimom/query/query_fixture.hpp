@@ -8,7 +8,7 @@
 
 #include "cimom/class_repository.hpp"
 #include "cimom/instance.hpp"
-#include "tests/cimom/query/catch_result.hpp"
+#include "tests/cimom/catch_result.hpp"
 
 #include <catch2/catch.hpp>
 

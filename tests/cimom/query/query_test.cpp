@@ -1,6 +1,6 @@
 #include "cimom/query/query.hpp"
 #include "cimom/class_repository.hpp"
-#include "tests/cimom/query/catch_result.hpp"
+#include "tests/cimom/catch_result.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,5 +1,5 @@
 #include "cimom/query/detail/like.hpp"
-#include "tests/cimom/query/catch_result.hpp"
+#include "tests/cimom/catch_result.hpp"
 
 #include <catch2/catch.hpp>
 
