@@ -429,13 +429,7 @@ struct compiler::impl {
   std::optional<scalar> lower_scalar(const ast::value& v, cim_type type, const std::string& what,
                                      const alias_resolver* aliases_fn) {
     auto mismatch = [&]() -> std::optional<scalar> {
-      diags.error(v.where, "expected " + std::string(type == cim_type::uint8 ||
-                                                             type == cim_type::uint16 ||
-                                                             type == cim_type::uint32 ||
-                                                             type == cim_type::uint64 ||
-                                                             type == cim_type::object
-                                                         ? "an "
-                                                         : "a ") +
+      diags.error(v.where, std::string(type == cim_type::object ? "expected an " : "expected a ") +
                                std::string(to_string(type)) + " value for " + what + ", found " +
                                std::string(kind_name(v)));
       return std::nullopt;
@@ -728,7 +722,8 @@ struct compiler::impl {
       if (inherited != nullptr) {
         if (const qualifier* old = inherited->find(decl->name);
             old != nullptr && !old->has(flavor::enable_override) && !(old->v == out_q.v)) {
-          diags.error(q.where, "qualifier " + quote(decl->name) + " of " + element +
+          diags.error(q.where, "qualifier " + quote(decl->name) + " of " +
+                                   std::string(element_kind) + " " + element +
                                    " cannot be overridden: it is DisableOverride in " +
                                    std::string(inherited_from) +
                                    " (expected the inherited value or no qualifier)");
