@@ -11,7 +11,7 @@ namespace vsnapd::cim::mof {
 /// Compiles @p files in order (each file one compilation unit, all into one repository, so a
 /// later file may use the classes of an earlier one). Prints every diagnostic to @p diag_out as
 /// "file:line:col: severity: message" and then one summary line to @p out:
-/// "<N> classes, <M> instances, <E> errors, <W> warnings (<ms> ms)".
+/// "<N> classes, <M> instances, <E> errors, <W> warnings (<t> ms wall, <t> ms cpu)".
 /// @return the process exit status: 0 without errors, 1 with errors, 2 with no files given.
 int run_check(const std::vector<std::string>& files, std::ostream& out, std::ostream& diag_out);
 
