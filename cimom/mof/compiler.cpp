@@ -342,9 +342,8 @@ struct compiler::impl {
         qualifiers.push_back({std::move(*q), ns});
       } else if (auto* c = std::get_if<ast::class_decl>(&p)) {
         classes.push_back({std::move(*c), ns});
-      } else if (auto* i = std::get_if<ast::instance_decl>(&p)) {
+      } else {
         unit_instances.push_back({std::move(std::get<ast::instance_decl>(p)), ns});
-        (void)i;
       }
     }
     include_stack.pop_back();
