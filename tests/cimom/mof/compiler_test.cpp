@@ -353,3 +353,25 @@ TEST_CASE("compiler: includes resolve relative to the including file", "[cimom][
   CHECK_THAT(c2.diags().all()[0].message, Catch::Contains("cannot open MOF file"));
   fs::remove_all(dir);
 }
+
+TEST_CASE("compiler: every truncation of a model is accepted or diagnosed",
+          "[cimom][mof][compiler]") {
+  // Robustness: the lexer, parser and checker must never crash or fail silently on a cut-off
+  // file (run under the sanitizers in CI).
+  std::ifstream in(VSNAPD_SOURCE_DIR
+                   "/../shared/schema/mof-tests-pywbemtools/tests/unit/pywbemcli/simple_mock_model.mof");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  REQUIRE(text.size() > 1000);
+  for (std::size_t n = 0; n <= text.size(); n += 13) {
+    class_repository repo;
+    mof::compiler c(repo);
+    const bool ok = c.compile_text("cut.mof", text.substr(0, n));
+    INFO(n);
+    CHECK(ok == (c.diags().error_count() == 0));
+    for (const auto& d : c.diags().all()) {
+      CHECK(d.where.line >= 1);
+      CHECK(d.where.column >= 1);
+      CHECK_FALSE(d.message.empty());
+    }
+  }
+}
