@@ -375,3 +375,43 @@ TEST_CASE("compiler: every truncation of a model is accepted or diagnosed",
     }
   }
 }
+
+TEST_CASE("compiler: MOF literals print back exactly", "[cimom][mof][compiler]") {
+  struct row {
+    const char* type;
+    const char* literal;
+    const char* text;
+  };
+  const row rows[] = {
+      {"uint64", "18446744073709551615", "18446744073709551615"},
+      {"uint64", "0xFFFFFFFFFFFFFFFF", "18446744073709551615"},
+      {"sint64", "-9223372036854775808", "-9223372036854775808"},
+      {"sint64", "-0x8000000000000000", "-9223372036854775808"},
+      {"sint8", "-1b", "-1"},
+      {"uint32", "0777", "511"},
+      {"uint8", "+0", "0"},
+      {"sint16", "-0", "0"},
+      {"real64", "0.1", "0.1"},
+      {"real64", "-1.5e300", "-1.5e+300"},
+      {"real64", "12", "12"},
+      {"real32", "0.1", "0.1"},
+      {"real32", "3.4028234e38", "3.4028235e+38"},
+      {"char16", "'\\x263A'", "\xE2\x98\xBA"},
+      {"string", "\"tab\\there \\\"q\\\" \\\\ \\x00e9\"", "tab\there \"q\" \\ \xC3\xA9"},
+      {"datetime", "\"99991231235959.999999+999\"", "99991231235959.999999+999"},
+      {"datetime", "\"00000000000000.000000:000\"", "00000000000000.000000:000"},
+      {"datetime", "\"99999999235959.999999:000\"", "99999999235959.999999:000"},
+      {"datetime", "\"20240229******.******+000\"", "20240229******.******+000"},
+      {"boolean", "TrUe", "true"},
+  };
+  for (const auto& r : rows) {
+    INFO(r.type << " " << r.literal);
+    fixture f;
+    const bool ok = f.compile(std::string("class P { ") + r.type + " V = " + r.literal + "; };");
+    INFO(f.all_diags());
+    REQUIRE(ok);
+    const value& v = f.repo.find_class("root/cimv2", "P")->property("V")->default_value;
+    REQUIRE_FALSE(v.is_null());
+    CHECK(to_text(v.as_scalar()) == r.text);
+  }
+}
