@@ -1,6 +1,7 @@
 #include "cimom/datetime.hpp"
 
 #include <cstdio>
+#include <ostream>
 #include <string>
 
 namespace vsnapd::cim {
@@ -228,5 +229,7 @@ std::optional<std::uint64_t> datetime::interval_micros() const {
       days * 86400 + static_cast<std::uint64_t>(field(t, 8, 2) * 3600 + field(t, 10, 2) * 60 + field(t, 12, 2));
   return secs * 1'000'000 + static_cast<std::uint64_t>(field(t, 15, 6));
 }
+
+std::ostream& operator<<(std::ostream& os, const datetime& d) { return os << d.text(); }
 
 }  // namespace vsnapd::cim

@@ -9,6 +9,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <iosfwd>
 #include <optional>
 #include <string_view>
 
@@ -54,5 +55,8 @@ class datetime {
  private:
   std::array<char, 25> text_{};
 };
+
+/// Prints the datetime text.
+std::ostream& operator<<(std::ostream& os, const datetime& d);
 
 }  // namespace vsnapd::cim

@@ -9,6 +9,7 @@
 
 #include <boost/system/result.hpp>
 
+#include <iosfwd>
 #include <memory>
 #include <string>
 
@@ -32,6 +33,9 @@ inline error fail(errc code, std::string description) { return error{code, std::
 
 /// Lets `result<T>::value()` throw; reached only by code that ignores the error (a bug), so it
 /// is an exception carrying the description rather than a silent default.
+/// Prints "CIM_ERR_X: description" (test failure messages and logs).
+std::ostream& operator<<(std::ostream& os, const error& e);
+
 [[noreturn]] void throw_exception_from_error(const error& e, const boost::source_location& loc);
 
 }  // namespace vsnapd::cim

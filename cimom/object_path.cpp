@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <ostream>
 
 namespace vsnapd::cim {
 namespace {
@@ -247,6 +248,8 @@ std::size_t object_path_hash::operator()(const object_path& p) const {
   }
   return out;
 }
+
+std::ostream& operator<<(std::ostream& os, const object_path& p) { return os << p.to_string(); }
 
 std::string normalize_namespace(std::string_view ns) {
   std::string out(ns);

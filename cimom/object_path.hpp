@@ -8,6 +8,7 @@
 #include "cimom/value.hpp"
 
 #include <cstddef>
+#include <iosfwd>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -73,6 +74,9 @@ class object_path {
 struct object_path_hash {
   std::size_t operator()(const object_path& p) const;
 };
+
+/// Prints the canonical form.
+std::ostream& operator<<(std::ostream& os, const object_path& p);
 
 /// Normalizes a namespace name: '\\' separators (Windows clients write root\\virtualization\\v2)
 /// become '/', leading/trailing '/' are dropped.

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <ostream>
 #include <string>
 
 namespace vsnapd::cim {
@@ -97,11 +98,12 @@ template <class F>
 result<scalar> parse_real(cim_type type, std::string_view text) {
   std::string_view t = text;
   F v{};
-  if (iequals(t, "INF") || iequals(t, "+INF")) {
+  // The XML Schema spellings, case-sensitive as xs:double defines them (DSP0201, DSP0230).
+  if (t == "INF" || t == "+INF") {
     v = std::numeric_limits<F>::infinity();
-  } else if (iequals(t, "-INF")) {
+  } else if (t == "-INF") {
     v = -std::numeric_limits<F>::infinity();
-  } else if (iequals(t, "NaN")) {
+  } else if (t == "NaN") {
     v = std::numeric_limits<F>::quiet_NaN();
   } else {
     if (!t.empty() && t.front() == '+') {
@@ -421,6 +423,22 @@ result<value> convert(const value& v, cim_type type, bool is_array) {
     out.push_back(VSNAPD_TRY(convert_scalar(v.as_scalar(), type)));
   }
   return value::array(type, std::move(out));
+}
+
+std::ostream& operator<<(std::ostream& os, const value& v) {
+  if (v.is_null()) {
+    return os << "NULL";
+  }
+  if (!v.is_array()) {
+    return os << to_text(v.as_scalar());
+  }
+  os << '{';
+  const char* sep = "";
+  for (const auto& e : v.as_array()) {
+    os << sep << to_text(e);
+    sep = ",";
+  }
+  return os << '}';
 }
 
 }  // namespace vsnapd::cim

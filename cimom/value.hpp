@@ -8,6 +8,7 @@
 #include "cimom/error.hpp"
 
 #include <cstdint>
+#include <iosfwd>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -72,6 +73,9 @@ class value {
   std::variant<std::monostate, scalar, std::vector<scalar>> data_;
 };
 
+/// Prints a value for diagnostics: NULL, the text form, or {a,b,...} for arrays.
+std::ostream& operator<<(std::ostream& os, const value& v);
+
 /// Canonical text of one element, as both CIM-XML VALUE and WS-Man carry it: integers in
 /// decimal, reals in the shortest form that reads back to the same bits ("INF", "-INF", "NaN"
 /// for the specials), booleans "true"/"false", char16 as UTF-8, datetime verbatim, references as
@@ -79,9 +83,10 @@ class value {
 /// here (codecs serialize them); this returns an empty string for them.
 std::string to_text(const scalar& s);
 
-/// Parses the text form of one element of `type` (the inverse of to_text; booleans and the real
-/// specials case-insensitively; integers in decimal with optional sign and the DSP0201 hex form
-/// `0x..`; range-checked). `reference` parses an object path; `object` is refused here.
+/// Parses the text form of one element of `type`, the inverse of to_text: booleans
+/// case-insensitively (and xs:boolean's 1/0), the real specials as xs:double spells them (INF,
+/// -INF, NaN), integers in decimal with an optional sign or in DSP0201's hex form `0x..`, all
+/// range-checked. `reference` parses an object path; `object` is refused here.
 /// @return the element, or errc::invalid_parameter / errc::type_mismatch saying why.
 result<scalar> parse_scalar(cim_type type, std::string_view text);
 
