@@ -283,6 +283,10 @@ struct compiler::impl {
   // folded alias name -> instance indices defining it, in order
   std::unordered_map<std::string, std::vector<std::size_t>> aliases;
 
+  bool read(const std::string& path, std::string& text, std::string& why) const {
+    return options.read_file ? options.read_file(path, text, why) : read_file(path, text, why);
+  }
+
   static std::string key(std::string_view ns, std::string_view name) {
     std::string k = fold_name(ns);
     k += ':';
@@ -398,7 +402,7 @@ struct compiler::impl {
     std::string why;
     for (const auto& c : candidates) {
       std::string text;
-      if (!read_file(c.string(), text, why)) {
+      if (!read(c.lexically_normal().string(), text, why)) {
         continue;
       }
       const std::string path = c.lexically_normal().string();
@@ -1315,7 +1319,7 @@ bool compiler::compile_file(std::string_view path) {
   std::string text;
   std::string why;
   const std::string p(path);
-  if (!read_file(p, text, why)) {
+  if (!impl_->read(p, text, why)) {
     const std::uint32_t id = impl_->sources.add(p, {});
     impl_->diags.error({id, 0, 0}, "cannot open MOF file: " + why);
     return false;

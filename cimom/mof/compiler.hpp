@@ -13,6 +13,7 @@
 #include "cimom/mof/diagnostic.hpp"
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -25,6 +26,10 @@ struct compile_options {
   std::vector<std::string> include_dirs;
   /// The namespace of productions before any `#pragma namespace`.
   std::string default_namespace = "root/cimv2";
+  /// Reads a file for compile_file and `#pragma include`; empty means the file system. Set it to
+  /// compile MOF held in memory (the schema embedded in the binary). On failure it returns false
+  /// and says why in its third argument.
+  std::function<bool(const std::string& path, std::string& text, std::string& why)> read_file;
 };
 
 /// An `instance of` declaration, lowered.

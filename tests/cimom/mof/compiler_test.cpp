@@ -1,6 +1,7 @@
 #include "cimom/mof/compiler.hpp"
 
 #include "cimom/object_path.hpp"
+#include "schema/embedded_schema.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -48,6 +49,14 @@ struct fixture {
     return out;
   }
 };
+
+std::string f_diags(const mof::compiler& c) {
+  std::string out;
+  for (const auto& d : c.diags().all()) {
+    out += mof::format(d, c.sources()) + "\n";
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -414,4 +423,36 @@ TEST_CASE("compiler: MOF literals print back exactly", "[cimom][mof][compiler]")
     REQUIRE_FALSE(v.is_null());
     CHECK(to_text(v.as_scalar()) == r.text);
   }
+}
+
+TEST_CASE("compiler: the schema embedded in the binary compiles from memory",
+          "[cimom][mof][compiler]") {
+  mof::compile_options options;
+  options.read_file = [](const std::string& path, std::string& text, std::string& why) {
+    for (const auto& f : vsnapd::schema::mof_files()) {
+      if (f.path == path) {
+        text = std::string(f.text);
+        return true;
+      }
+    }
+    why = "not embedded";
+    return false;
+  };
+  class_repository repo;
+  mof::compiler c(repo, options);
+  for (const auto& entry : vsnapd::schema::namespace_entry_files) {
+    INFO(entry.file);
+    CHECK(c.compile_file(std::string(entry.file)));
+  }
+  INFO(f_diags(c));
+  CHECK(c.diags().all().empty());
+  CHECK(c.classes_added() > 50);
+  for (const auto& entry : vsnapd::schema::namespace_entry_files) {
+    CHECK_FALSE(repo.classes(entry.ns).empty());
+  }
+  CHECK(repo.find_class("root/virtualization/v2", "Msvm_VirtualSystemSnapshotService") != nullptr);
+
+  mof::compiler missing(repo, options);
+  CHECK_FALSE(missing.compile_text("x.mof", "#pragma include (\"nope.mof\")\n"));
+  CHECK_THAT(missing.diags().all()[0].message, Catch::Contains("not embedded"));
 }
