@@ -1,3 +1,15 @@
+// The compiler runs each unit in four stages, so that declarations may refer forward:
+//   1. load: parse the root file, follow #pragma include depth-first, track #pragma namespace,
+//      and collect qualifier declarations, classes and instances with their namespace;
+//   2. declare every qualifier (classes anywhere in the unit may use them);
+//   3. define classes in source order, defining a class's superclass from the same unit first
+//      when it comes later (a cycle is an error), then check the classes named by references and
+//      EmbeddedInstance, which may be declared anywhere in the unit;
+//   4. define instances, resolving $alias values to the aliased instance's key path, defining
+//      that instance first when it comes later.
+// Checks run here, before the repository sees a class, because only here are the source
+// locations known; the repository repeats the class-level ones for other producers. A class
+// that fails is remembered so that its subclasses and instances do not repeat the error.
 #include "cimom/mof/compiler.hpp"
 
 #include "cimom/mof/arena.hpp"
@@ -330,6 +342,9 @@ struct compiler::impl {
 
   // ---- stage 1: load files, act on pragmas, collect productions ----
 
+  // Parses one file and its includes in place; `ns` is the current namespace, which an
+  // included file's #pragma namespace changes for the rest of the including file too (as
+  // textual inclusion would).
   void load(std::uint32_t file, std::string_view& ns) {
     if (include_stack.size() >= max_include_depth) {
       diags.error({file, 1, 1}, "includes nested deeper than " +
@@ -386,6 +401,8 @@ struct compiler::impl {
     }
   }
 
+  // Relative includes are looked up next to the including file first (how the DMTF schema
+  // is laid out), then in the configured include directories.
   void include(const ast::pragma& p, std::string_view& ns) {
     namespace fs = std::filesystem;
     const fs::path wanted(std::string(p.value));
@@ -429,6 +446,9 @@ struct compiler::impl {
 
   // ---- values ----
 
+  // Converts one literal to a scalar of `type`, or reports why it cannot: integers are
+  // range-checked exactly (sign and 64-bit magnitude), integers widen to reals (DSP0004 allows
+  // it), strings become datetimes or object paths only when they parse as such.
   std::optional<scalar> lower_scalar(const ast::value& v, cim_type type, const std::string& what,
                                      const alias_resolver* aliases_fn) {
     auto mismatch = [&]() -> std::optional<scalar> {
@@ -619,6 +639,8 @@ struct compiler::impl {
 
   // ---- stage 2: qualifier declarations ----
 
+  // A qualifier declaration's default flavors are DSP0004's (EnableOverride, ToSubclass);
+  // the written ones override them pairwise.
   void declare_qualifier(const unit_qualifier& uq) {
     const ast::qualifier_decl& q = uq.decl;
     if (!ensure_namespace(uq.ns, q.where)) {
@@ -767,6 +789,9 @@ struct compiler::impl {
     return true;
   }
 
+  // The superclass may be declared later in the unit (define it now) or in an earlier unit
+  // (the repository has it). `failed` means the class cannot be defined; the reason has been
+  // reported, here or where the superclass failed.
   const class_decl* resolve_superclass(unit_class& uc, bool& failed) {
     failed = false;
     const ast::class_decl& c = uc.decl;
@@ -817,6 +842,8 @@ struct compiler::impl {
     }
   }
 
+  // Checks one class declaration against DSP0004 and its resolved superclass, lowers it, and
+  // hands it to the repository, which resolves inheritance and stores it.
   bool define_class_body(unit_class& uc) {
     const ast::class_decl& c = uc.decl;
     if (!ensure_namespace(uc.ns, c.where)) {
@@ -835,7 +862,8 @@ struct compiler::impl {
     const std::string cname = "class " + quote(c.name);
     bool ok = true;
 
-    // Association / indication: by keyword, by local qualifier, or inherited.
+    // Association / indication: by keyword, by local qualifier, or inherited. Needed before the
+    // qualifiers are checked, because it decides which scopes the class qualifiers may have.
     bool is_assoc = c.keyword == ast::class_keyword::association ||
                     (super != nullptr && super->is_association());
     bool is_indic = c.keyword == ast::class_keyword::indication ||
@@ -1088,7 +1116,8 @@ struct compiler::impl {
       return false;
     }
 
-    // Class-level rules that need the merged view.
+    // Class-level rules that need the merged view: references count across the inheritance
+    // chain (a subclass of an association inherits its ends).
     std::size_t refs = 0;
     std::size_t local_refs = 0;
     for (const auto& p : local.properties) {
@@ -1131,6 +1160,8 @@ struct compiler::impl {
 
   // ---- stage 4: instances ----
 
+  // An alias value becomes a reference to the aliased instance's path, which needs that
+  // instance's keys: so the target is defined first, and a cycle through keys is an error.
   std::optional<scalar> resolve_alias(const ast::value& v, std::size_t user) {
     const auto it = aliases.find(fold_name(v.text));
     if (it == aliases.end()) {
@@ -1245,6 +1276,7 @@ struct compiler::impl {
 
   // ---- the unit ----
 
+  // One compilation unit (see the stages at the top of this file).
   bool run_unit(std::uint32_t root) {
     begin_unit();
     const std::size_t errors_before = diags.error_count();

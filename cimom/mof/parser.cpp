@@ -167,6 +167,8 @@ class parser {
 
   // ---- productions ----
 
+  // mofProduction: a compiler directive, a qualifier declaration, or a class or instance
+  // declaration optionally preceded by a qualifier list. Only after the list do we know which.
   bool production_into(std::vector<production>& out) {
     if (is(token_kind::hash)) {
       ast::pragma p;
@@ -211,6 +213,8 @@ class parser {
                     : "'class', 'association', 'indication' or 'instance' after a qualifier list");
   }
 
+  // compilerDirective = "#" PRAGMA name "(" string ")". The value may be several adjacent
+  // string literals, like any string value.
   bool pragma(ast::pragma& p) {
     p.where = here();
     advance();  // '#'
@@ -235,6 +239,8 @@ class parser {
     return expect(token_kind::rparen, "')' after the pragma parameter");
   }
 
+  // Flavors appear as Flavor(a, b) in declarations and, in the older syntax some schemas still
+  // use, as ": a b" after a qualifier value. Conflicts are checked by the compiler.
   bool flavor_list(std::uint8_t& flavors, bool parenthesized) {
     // parenthesized: "(" flavor *("," flavor) ")"; otherwise 1*flavor (old ':' syntax).
     for (;;) {
@@ -267,6 +273,9 @@ class parser {
     }
   }
 
+  // qualifierDeclaration = QUALIFIER name ":" dataType [array] ["=" initializer]
+  //                        "," SCOPE "(" scope *("," scope) ")" ["," FLAVOR "(" ... ")"] ";"
+  // The scope part is mandatory: OpenPegasus's badQualifierDecl20 expects it to be demanded.
   bool qualifier_declaration(ast::qualifier_decl& q) {
     advance();  // 'qualifier'
     if (!expect_identifier("a qualifier name", q.name, q.where) ||
@@ -334,6 +343,8 @@ class parser {
     return expect(token_kind::semicolon, "';' at the end of the qualifier declaration");
   }
 
+  // qualifierList = "[" qualifier *("," qualifier) "]"; a qualifier's value is written in
+  // parentheses, or directly as an array initializer (ValueMap {"1", "2"}).
   bool qualifier_list(ast::qualifier_list& quals) {
     advance();  // '['
     for (;;) {
@@ -389,6 +400,7 @@ class parser {
     return fail(what);
   }
 
+  // "[" [size] "]" after a property or parameter name: unbounded or fixed-size array.
   bool array_suffix(ast::type_ref& t) {
     advance();  // '['
     t.is_array = true;
@@ -404,6 +416,8 @@ class parser {
     return expect(token_kind::rbracket, "']' to close the array dimension");
   }
 
+  // classDeclaration = (CLASS | ASSOCIATION | INDICATION) name [AS $alias] [":" superclass]
+  //                    "{" *classFeature "}" ";"
   bool class_declaration(ast::class_decl& c) {
     if (is_keyword("association")) {
       c.keyword = ast::class_keyword::association;
@@ -441,6 +455,8 @@ class parser {
   }
 
   // dataType, or `ClassName REF`.
+  // A feature starts with its type. "X REF" needs one token of lookahead: X is a class name
+  // then, even when it happens to spell a data type keyword.
   bool feature_type(ast::type_ref& t) {
     if (!is(token_kind::identifier)) {
       return fail("a data type, a 'ClassName REF' or '}'");
@@ -469,6 +485,8 @@ class parser {
     return true;
   }
 
+  // classFeature = [qualifierList] type name, then "(" parameters ")" for a method, or
+  // [array] ["=" initializer] for a property or reference; ";" ends both.
   bool class_feature(ast::class_decl& c) {
     ast::qualifier_list quals;
     if (is(token_kind::lbracket) && !qualifier_list(quals)) {
@@ -558,6 +576,7 @@ class parser {
     return true;
   }
 
+  // instanceDeclaration = INSTANCE OF class [AS $alias] "{" *([quals] name "=" value ";") "}" ";"
   bool instance_declaration(ast::instance_decl& i) {
     advance();  // 'instance'
     if (!is_keyword("of")) {
@@ -631,6 +650,8 @@ class parser {
     }
   }
 
+  // One literal. Integers keep their lexeme and exact magnitude; the target type (known only
+  // to the compiler) decides the range check. Aliases are references to instances.
   bool constant_value(ast::value& v) {
     v.where = here();
     switch (cur_.kind) {
