@@ -3,13 +3,13 @@
 // data model. Names and undecoded text are views into the source_manager's files; decoded
 // strings live in the parse arena. Nothing here is resolved (no inheritance, no type checks).
 
-#include "cimom/mof/diagnostic.hpp"
-
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string_view>
 #include <vector>
+
+#include "cimom/mof/diagnostic.hpp"
 
 namespace vsnapd::cim::mof::ast {
 
@@ -127,7 +127,7 @@ struct class_decl {
   std::string_view alias;
   std::vector<property> properties;  ///< in declaration order, references included
   std::vector<method> methods;
-  source_location where;             ///< of the class name
+  source_location where;  ///< of the class name
   source_location superclass_where;
 };
 

@@ -1,11 +1,11 @@
 #include "cimom/mof/check_command.hpp"
 
-#include "cimom/class_repository.hpp"
-#include "cimom/mof/compiler.hpp"
-
 #include <chrono>
 #include <ctime>
 #include <iomanip>
+
+#include "cimom/class_repository.hpp"
+#include "cimom/mof/compiler.hpp"
 
 namespace vsnapd::cim::mof {
 
@@ -23,17 +23,15 @@ int run_check(const std::vector<std::string>& files, std::ostream& out, std::ost
   for (const auto& f : files) {
     (void)c.compile_file(f);  // failures are in the diagnostics, reported below
   }
-  const double wall_ms = std::chrono::duration<double, std::milli>(
-                            std::chrono::steady_clock::now() - start)
-                            .count();
+  const double wall_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   const double cpu_ms = 1000.0 * static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
   for (const auto& d : c.diags().all()) {
     diag_out << format(d, c.sources()) << "\n";
   }
   out << c.classes_added() << " classes, " << c.instances().size() << " instances, "
       << c.diags().error_count() << " errors, " << c.diags().warning_count() << " warnings ("
-      << std::fixed << std::setprecision(1) << wall_ms << " ms wall, " << cpu_ms
-      << " ms cpu)\n";
+      << std::fixed << std::setprecision(1) << wall_ms << " ms wall, " << cpu_ms << " ms cpu)\n";
   return c.diags().error_count() == 0 ? 0 : 1;
 }
 

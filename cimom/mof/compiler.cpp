@@ -12,11 +12,6 @@
 // that fails is remembered so that its subclasses and instances do not repeat the error.
 #include "cimom/mof/compiler.hpp"
 
-#include "cimom/mof/arena.hpp"
-#include "cimom/mof/parser.hpp"
-#include "cimom/name.hpp"
-#include "cimom/object_path.hpp"
-
 #include <cerrno>
 #include <cfloat>
 #include <cmath>
@@ -28,6 +23,11 @@
 #include <optional>
 #include <unordered_map>
 #include <unordered_set>
+
+#include "cimom/mof/arena.hpp"
+#include "cimom/mof/parser.hpp"
+#include "cimom/name.hpp"
+#include "cimom/object_path.hpp"
 
 namespace vsnapd::cim::mof {
 
@@ -125,10 +125,10 @@ std::string scope_names(std::uint16_t cim_scopes) {
     return "any";
   }
   static constexpr std::pair<scope, std::string_view> names[] = {
-      {scope::class_, "class"},       {scope::association, "association"},
+      {scope::class_, "class"},          {scope::association, "association"},
       {scope::indication, "indication"}, {scope::property, "property"},
-      {scope::reference, "reference"}, {scope::method, "method"},
-      {scope::parameter, "parameter"}, {scope::qualifier, "qualifier"}};
+      {scope::reference, "reference"},   {scope::method, "method"},
+      {scope::parameter, "parameter"},   {scope::qualifier, "qualifier"}};
   std::string out;
   for (const auto& [s, n] : names) {
     if ((cim_scopes & static_cast<std::uint16_t>(s)) != 0) {
@@ -347,8 +347,7 @@ struct compiler::impl {
   // textual inclusion would).
   void load(std::uint32_t file, std::string_view& ns) {
     if (include_stack.size() >= max_include_depth) {
-      diags.error({file, 1, 1}, "includes nested deeper than " +
-                                    std::to_string(max_include_depth) +
+      diags.error({file, 1, 1}, "includes nested deeper than " + std::to_string(max_include_depth) +
                                     " files (expected an include chain without a cycle)");
       return;
     }
@@ -383,8 +382,8 @@ struct compiler::impl {
       auto lower = [](char c) { return c >= 'a' && c <= 'z'; };
       auto upper = [](char c) { return c >= 'A' && c <= 'Z'; };
       const bool ok = (v.size() == 2 && lower(v[0]) && lower(v[1])) ||
-                      (v.size() == 5 && lower(v[0]) && lower(v[1]) && v[2] == '_' &&
-                       upper(v[3]) && upper(v[4]));
+                      (v.size() == 5 && lower(v[0]) && lower(v[1]) && v[2] == '_' && upper(v[3]) &&
+                       upper(v[4]));
       if (!ok) {
         diags.warning(p.value_where, "pragma locale value \"" + std::string(v) +
                                          "\" is not a locale (expected language_COUNTRY, e.g. "
@@ -393,8 +392,8 @@ struct compiler::impl {
     } else if (iequals(p.name, "instancelocale") || iequals(p.name, "source") ||
                iequals(p.name, "sourcetype") || iequals(p.name, "nonlocal") ||
                iequals(p.name, "nonlocaltype")) {
-      diags.warning(p.where, "pragma " + quote(p.name) +
-                                 " is not implemented by this compiler; ignored");
+      diags.warning(p.where,
+                    "pragma " + quote(p.name) + " is not implemented by this compiler; ignored");
     } else {
       diags.warning(p.where, "unknown pragma " + quote(p.name) +
                                  " (expected include, namespace or locale); ignored");
@@ -468,8 +467,8 @@ struct compiler::impl {
           if (v.overflow) {
             break;
           }
-          const double d = v.negative ? -static_cast<double>(v.magnitude)
-                                      : static_cast<double>(v.magnitude);
+          const double d =
+              v.negative ? -static_cast<double>(v.magnitude) : static_cast<double>(v.magnitude);
           if (type == cim_type::real32) {
             return scalar(static_cast<float>(d));
           }
@@ -479,20 +478,21 @@ struct compiler::impl {
           return mismatch();
         }
         const int_range r = range_of(type);
-        const bool fits = !v.overflow && (v.negative ? (r.is_signed && v.magnitude <= r.max_negative)
-                                                     : v.magnitude <= r.max_positive);
+        const bool fits =
+            !v.overflow && (v.negative ? (r.is_signed && v.magnitude <= r.max_negative)
+                                       : v.magnitude <= r.max_positive);
         if (!fits) {
           // magnitude 0 with a '-' sign is just zero
           if (!(v.negative && v.magnitude == 0 && !v.overflow)) {
-            diags.error(v.where, "value " + std::string(v.text) + " is out of range for " +
-                                     what + " (expected a " + std::string(to_string(type)) +
-                                     ", " + r.text + ")");
+            diags.error(v.where, "value " + std::string(v.text) + " is out of range for " + what +
+                                     " (expected a " + std::string(to_string(type)) + ", " +
+                                     r.text + ")");
             return std::nullopt;
           }
         }
         const std::uint64_t m = v.magnitude;
-        const std::int64_t sv = v.negative ? static_cast<std::int64_t>(0 - m)
-                                           : static_cast<std::int64_t>(m);
+        const std::int64_t sv =
+            v.negative ? static_cast<std::int64_t>(0 - m) : static_cast<std::int64_t>(m);
         switch (type) {
           case cim_type::uint8:
             return scalar(static_cast<std::uint8_t>(m));
@@ -542,8 +542,8 @@ struct compiler::impl {
           case cim_type::datetime: {
             auto dt = datetime::parse(v.text);
             if (!dt) {
-              diags.error(v.where, "invalid datetime \"" + std::string(v.text) + "\" for " +
-                                       what + ": " + dt.error().description);
+              diags.error(v.where, "invalid datetime \"" + std::string(v.text) + "\" for " + what +
+                                       ": " + dt.error().description);
               return std::nullopt;
             }
             return scalar(*dt);
@@ -726,8 +726,8 @@ struct compiler::impl {
       out_q.flavors = decl->flavors;
       std::string conflict;
       if (!apply_flavors(q.flavors, out_q.flavors, conflict)) {
-        diags.error(q.where, "qualifier " + quote(q.name) + " has conflicting flavors " +
-                                 conflict + " (expected at most one of each pair)");
+        diags.error(q.where, "qualifier " + quote(q.name) + " has conflicting flavors " + conflict +
+                                 " (expected at most one of each pair)");
         ok = false;
         continue;
       }
@@ -771,8 +771,8 @@ struct compiler::impl {
       return true;
     }
     if (type != cim_type::string) {
-      diags.error(where, std::string(has_ei ? "EmbeddedInstance" : "EmbeddedObject") +
-                             " on " + element + " requires type string, found " +
+      diags.error(where, std::string(has_ei ? "EmbeddedInstance" : "EmbeddedObject") + " on " +
+                             element + " requires type string, found " +
                              std::string(to_string(type)));
       return false;
     }
@@ -783,8 +783,8 @@ struct compiler::impl {
     type = cim_type::object;
     if (has_ei) {
       embedded_class = *ei->v.get_if<std::string>();
-      deferred.push_back({std::string(ns), embedded_class, where,
-                          "EmbeddedInstance of " + element});
+      deferred.push_back(
+          {std::string(ns), embedded_class, where, "EmbeddedInstance of " + element});
     }
     return true;
   }
@@ -866,11 +866,11 @@ struct compiler::impl {
     // qualifiers are checked, because it decides which scopes the class qualifiers may have.
     bool is_assoc = c.keyword == ast::class_keyword::association ||
                     (super != nullptr && super->is_association());
-    bool is_indic = c.keyword == ast::class_keyword::indication ||
-                    (super != nullptr && super->is_indication());
+    bool is_indic =
+        c.keyword == ast::class_keyword::indication || (super != nullptr && super->is_indication());
     for (const auto& q : c.qualifiers) {
-      const bool on = !q.argument || (q.argument->k == ast::value::kind::boolean &&
-                                      q.argument->boolean);
+      const bool on =
+          !q.argument || (q.argument->k == ast::value::kind::boolean && q.argument->boolean);
       if (iequals(q.name, "Association") && on) {
         is_assoc = true;
       } else if (iequals(q.name, "Indication") && on) {
@@ -927,8 +927,8 @@ struct compiler::impl {
       for (const auto& m : c.methods) {
         if (iequals(m.name, p.name)) {
           diags.error(p.where, "property " + quote(p.name) + " of " + cname +
-                                   " has the name of a method (at " +
-                                   where_text(sources, m.where) + ")");
+                                   " has the name of a method (at " + where_text(sources, m.where) +
+                                   ")");
           dup = true;
           break;
         }
@@ -959,8 +959,7 @@ struct compiler::impl {
       if (const qualifier* ov = pd.qualifiers.find("Override")) {
         const std::string* target = ov->v.get_if<std::string>();
         if (target != nullptr && (super == nullptr || super->property(*target) == nullptr)) {
-          diags.error(p.where, "property " + pname + " has Override(\"" + *target +
-                                   "\") but " +
+          diags.error(p.where, "property " + pname + " has Override(\"" + *target + "\") but " +
                                    (super == nullptr ? cname + " has no superclass"
                                                      : super_text + " has no such property") +
                                    " (expected the name of an inherited property)");
@@ -979,8 +978,7 @@ struct compiler::impl {
         continue;
       }
       if (pd.is_key() && super_has_keys && (inherited == nullptr || !inherited->is_key())) {
-        diags.error(p.where, "key property " + pname + " is added in a subclass of " +
-                                 super_text +
+        diags.error(p.where, "key property " + pname + " is added in a subclass of " + super_text +
                                  ", which already has keys (expected keys only in the class "
                                  "that introduces them)");
         ok = false;
@@ -991,8 +989,8 @@ struct compiler::impl {
         ok = false;
         continue;
       }
-      if (!apply_embedding(pd.qualifiers, pd.type, pd.embedded_class, "property " + pname,
-                           p.where, uc.ns)) {
+      if (!apply_embedding(pd.qualifiers, pd.type, pd.embedded_class, "property " + pname, p.where,
+                           uc.ns)) {
         ok = false;
         continue;
       }
@@ -1007,8 +1005,8 @@ struct compiler::impl {
           ok = false;
           continue;
         }
-        auto v = lower_value(*p.default_value, pd.type, pd.is_array,
-                             "the default of property " + pname);
+        auto v =
+            lower_value(*p.default_value, pd.type, pd.is_array, "the default of property " + pname);
         if (!v) {
           ok = false;
           continue;
@@ -1041,15 +1039,13 @@ struct compiler::impl {
       method_decl md;
       md.name = std::string(m.name);
       md.return_type = to_cim_type(m.return_type.type);
-      bool mok = lower_qualifiers(m.qualifiers, uc.ns, static_cast<std::uint16_t>(scope::method),
-                                  "method", mname,
-                                  inherited != nullptr ? &inherited->qualifiers : nullptr,
-                                  inherited != nullptr ? "class " + quote(inherited->class_origin)
-                                                       : "",
-                                  md.qualifiers);
+      bool mok = lower_qualifiers(
+          m.qualifiers, uc.ns, static_cast<std::uint16_t>(scope::method), "method", mname,
+          inherited != nullptr ? &inherited->qualifiers : nullptr,
+          inherited != nullptr ? "class " + quote(inherited->class_origin) : "", md.qualifiers);
       if (m.return_type.is_array) {
-        diags.error(m.return_type.where, "method " + mname +
-                                             " returns an array (expected a scalar return type)");
+        diags.error(m.return_type.where,
+                    "method " + mname + " returns an array (expected a scalar return type)");
         mok = false;
       }
       if (m.return_type.type == ast::data_type::reference) {
@@ -1061,8 +1057,7 @@ struct compiler::impl {
                                    "method " + mname, m.where, uc.ns);
       for (std::size_t k = 0; k < m.parameters.size(); ++k) {
         const ast::parameter& p = m.parameters[k];
-        const std::string pname =
-            quote(std::string(p.name)) + " of method " + mname;
+        const std::string pname = quote(std::string(p.name)) + " of method " + mname;
         bool pdup = false;
         for (std::size_t j = 0; j < k; ++j) {
           if (iequals(m.parameters[j].name, p.name)) {
@@ -1101,8 +1096,8 @@ struct compiler::impl {
           }
         }
         if (pd.type == cim_type::reference) {
-          deferred.push_back({std::string(uc.ns), pd.ref_class, p.type.where,
-                              "parameter " + pname});
+          deferred.push_back(
+              {std::string(uc.ns), pd.ref_class, p.type.where, "parameter " + pname});
         }
         md.parameters.push_back(std::move(pd));
       }
@@ -1220,8 +1215,8 @@ struct compiler::impl {
     const class_decl* cls = repo.find_class(ui.ns, d.class_name);
     if (cls == nullptr) {
       if (!failed_classes.contains(key(ui.ns, d.class_name))) {
-        diags.error(d.where, "instance of unknown class " + quote(d.class_name) +
-                                 " in namespace " + quote(ui.ns) +
+        diags.error(d.where, "instance of unknown class " + quote(d.class_name) + " in namespace " +
+                                 quote(ui.ns) +
                                  " (expected a class declared before or in this compilation)");
       }
       return false;
@@ -1241,10 +1236,9 @@ struct compiler::impl {
         // OpenPegasus's ValidMof4a.mof sets a property twice and expects success, so this is
         // a warning; the last value wins as in those compilers.
         if (iequals(d.values[j].name, pv.name)) {
-          diags.warning(pv.where, "property " + quote(pv.name) +
-                                      " is set twice in this instance (first at " +
-                                      where_text(sources, d.values[j].where) +
-                                      "); the last value is used");
+          diags.warning(pv.where,
+                        "property " + quote(pv.name) + " is set twice in this instance (first at " +
+                            where_text(sources, d.values[j].where) + "); the last value is used");
           break;
         }
       }
@@ -1256,8 +1250,9 @@ struct compiler::impl {
         continue;
       }
       qualifier_list pq;
-      ok &= lower_qualifiers(pv.qualifiers, ui.ns, static_cast<std::uint16_t>(scope::property) |
-                                                       static_cast<std::uint16_t>(scope::reference),
+      ok &= lower_qualifiers(pv.qualifiers, ui.ns,
+                             static_cast<std::uint16_t>(scope::property) |
+                                 static_cast<std::uint16_t>(scope::reference),
                              "property", quote(pv.name), nullptr, "", pq);
       auto v = lower_value(pv.val, p->type, p->is_array,
                            "property " + quote(cls->name + "." + p->name), false, &resolver);
@@ -1290,10 +1285,10 @@ struct compiler::impl {
     for (std::size_t i = 0; i < classes.size(); ++i) {
       const std::string k = key(classes[i].ns, classes[i].decl.name);
       if (auto [it, inserted] = class_index.emplace(k, i); !inserted) {
-        diags.error(classes[i].decl.where,
-                    "class " + quote(classes[i].decl.name) + " is declared twice (first at " +
-                        where_text(sources, classes[it->second].decl.where) +
-                        "; expected a new class name)");
+        diags.error(classes[i].decl.where, "class " + quote(classes[i].decl.name) +
+                                               " is declared twice (first at " +
+                                               where_text(sources, classes[it->second].decl.where) +
+                                               "; expected a new class name)");
         classes[i].state = class_state::failed;
       }
     }

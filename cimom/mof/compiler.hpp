@@ -8,16 +8,16 @@
 // and aliases declared later in the same unit are resolved; the repository carries classes and
 // qualifier declarations from one unit to the next.
 
-#include "cimom/class_repository.hpp"
-#include "cimom/instance.hpp"
-#include "cimom/mof/diagnostic.hpp"
-
 #include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "cimom/class_repository.hpp"
+#include "cimom/instance.hpp"
+#include "cimom/mof/diagnostic.hpp"
 
 namespace vsnapd::cim::mof {
 

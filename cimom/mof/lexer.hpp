@@ -3,10 +3,10 @@
 // into the text; nothing is allocated per token. Literal values are decoded later by the parser
 // (cimom/mof/literal.hpp), which knows the target type.
 
-#include "cimom/mof/diagnostic.hpp"
-
 #include <cstdint>
 #include <string_view>
+
+#include "cimom/mof/diagnostic.hpp"
 
 namespace vsnapd::cim::mof {
 

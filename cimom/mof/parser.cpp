@@ -1,12 +1,12 @@
 #include "cimom/mof/parser.hpp"
 
-#include "cimom/mof/lexer.hpp"
-#include "cimom/mof/literal.hpp"
-#include "common/text.hpp"
-
 #include <array>
 #include <string>
 #include <utility>
+
+#include "cimom/mof/lexer.hpp"
+#include "cimom/mof/literal.hpp"
+#include "common/text.hpp"
 
 namespace vsnapd::cim::mof {
 
@@ -461,8 +461,7 @@ class parser {
     if (!is(token_kind::identifier)) {
       return fail("a data type, a 'ClassName REF' or '}'");
     }
-    const bool followed_by_ref =
-        next_.kind == token_kind::identifier && iequals(next_.text, "ref");
+    const bool followed_by_ref = next_.kind == token_kind::identifier && iequals(next_.text, "ref");
     if (!followed_by_ref) {
       for (const auto& k : type_keywords) {
         if (iequals(cur_.text, k.name)) {
@@ -472,9 +471,10 @@ class parser {
           return true;
         }
       }
-      diags_.error(here(), "expected a data type (boolean, string, uint32, datetime, ...) or "
-                           "'ClassName REF', found " +
-                               describe(cur_));
+      diags_.error(here(),
+                   "expected a data type (boolean, string, uint32, datetime, ...) or "
+                   "'ClassName REF', found " +
+                       describe(cur_));
       return false;
     }
     t.type = ast::data_type::reference;
@@ -607,8 +607,7 @@ class parser {
           !expect(token_kind::equals, "'=' after the property name")) {
         return false;
       }
-      if (!initializer(pv.val) ||
-          !expect(token_kind::semicolon, "';' after the property value")) {
+      if (!initializer(pv.val) || !expect(token_kind::semicolon, "';' after the property value")) {
         return false;
       }
       i.values.push_back(std::move(pv));
@@ -761,7 +760,7 @@ class parser {
 }  // namespace
 
 std::vector<production> parse(std::uint32_t file, std::string_view text, text_arena& arena,
-                               diagnostics& diags) {
+                              diagnostics& diags) {
   return parser(file, text, arena, diags).run();
 }
 

@@ -3,14 +3,14 @@
 // `indication` keywords): one file's tokens to a list of productions. Directives are returned
 // as productions too; the compiler acts on `#pragma include` and `#pragma namespace` in order.
 
-#include "cimom/mof/arena.hpp"
-#include "cimom/mof/ast.hpp"
-#include "cimom/mof/diagnostic.hpp"
-
 #include <cstdint>
 #include <string_view>
 #include <variant>
 #include <vector>
+
+#include "cimom/mof/arena.hpp"
+#include "cimom/mof/ast.hpp"
+#include "cimom/mof/diagnostic.hpp"
 
 namespace vsnapd::cim::mof {
 
@@ -23,6 +23,6 @@ using production =
 /// @param arena receives decoded strings; it must outlive the returned productions.
 /// @return the productions that parsed completely, in source order.
 std::vector<production> parse(std::uint32_t file, std::string_view text, text_arena& arena,
-                               diagnostics& diags);
+                              diagnostics& diags);
 
 }  // namespace vsnapd::cim::mof

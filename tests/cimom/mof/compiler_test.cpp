@@ -1,14 +1,13 @@
 #include "cimom/mof/compiler.hpp"
 
-#include "cimom/object_path.hpp"
-#include "schema/embedded_schema.hpp"
-
 #include <catch2/catch.hpp>
-
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
+
+#include "cimom/object_path.hpp"
+#include "schema/embedded_schema.hpp"
 
 using namespace vsnapd::cim;
 
@@ -80,22 +79,27 @@ TEST_CASE("compiler: semantic errors are precise", "[cimom][mof][compiler]") {
        "expected a scalar string value for qualifier 'Description', found an array"},
       // qualifier outside its scope
       {"class A {\n  [Key] uint32 m();\n};", 2, 4,
-       "qualifier 'Key' is not allowed on method 'A.m()' (its declared scope is property, reference)"},
+       "qualifier 'Key' is not allowed on method 'A.m()' (its declared scope is property, "
+       "reference)"},
       {"[Key] class A { };", 1, 2, "qualifier 'Key' is not allowed on class 'A'"},
       {"class A { [Association] string x; };", 1, 12, "is not allowed on property 'A.x'"},
       // DisableOverride overridden
       {"class A { [Key] string x; };\nclass B : A { [Key(false)] string x; };", 2, 16,
-       "qualifier 'Key' of property 'B.x' cannot be overridden: it is DisableOverride in class 'A'"},
+       "qualifier 'Key' of property 'B.x' cannot be overridden: it is DisableOverride in class "
+       "'A'"},
       // duplicates
       {"class A { string x; uint8 X; };", 1, 27, "property 'X' is declared twice in class 'A'"},
       {"class A { uint32 m(); uint32 M(); };", 1, 30, "method 'M' is declared twice in class 'A'"},
       {"class A { [Key, key] string x; };", 1, 17, "qualifier 'key' appears twice on 'A.x'"},
-      {"class A { uint32 m(string p, uint8 p); };", 1, 36, "parameter 'p' of method 'A.m()' is declared twice"},
-      {"class A { string m; uint32 m(); };", 1, 18, "property 'm' of class 'A' has the name of a method"},
+      {"class A { uint32 m(string p, uint8 p); };", 1, 36,
+       "parameter 'p' of method 'A.m()' is declared twice"},
+      {"class A { string m; uint32 m(); };", 1, 18,
+       "property 'm' of class 'A' has the name of a method"},
       // superclass, redefinition
       {"class B : Nope { };", 1, 11,
        "superclass 'Nope' of class 'B' is not declared in namespace 'root/cimv2'"},
-      {"class Ex_Existing { };", 1, 7, "class 'Ex_Existing' is already defined in namespace 'root/cimv2'"},
+      {"class Ex_Existing { };", 1, 7,
+       "class 'Ex_Existing' is already defined in namespace 'root/cimv2'"},
       {"class A { };\nclass a { };", 2, 7, "class 'a' is declared twice (first at case.mof:1:7"},
       {"class C1 : C2 { };\nclass C2 : C1 { };", 2, 12, "inherits from itself"},
       // references and associations
@@ -105,7 +109,8 @@ TEST_CASE("compiler: semantic errors are precise", "[cimom][mof][compiler]") {
        "association 'L' has 1 reference (expected at least two)"},
       {"association L { };", 1, 13, "association 'L' has 0 references"},
       {"class L { Ex_Existing REF a; };", 1, 27, "which is not an association"},
-      {"class A { uint32 m(Nope REF p); };", 1, 20, "parameter 'p' of method 'A.m()' names class 'Nope'"},
+      {"class A { uint32 m(Nope REF p); };", 1, 20,
+       "parameter 'p' of method 'A.m()' names class 'Nope'"},
       // keys
       {"class K { [Key] string a; };\nclass K2 : K { [Key] string b; };", 2, 29,
        "key property 'K2.b' is added in a subclass of superclass 'K', which already has keys"},
@@ -123,37 +128,51 @@ TEST_CASE("compiler: semantic errors are precise", "[cimom][mof][compiler]") {
       {"class A { [EmbeddedObject] string e = \"x\"; };", 1, 39,
        "embedded object property 'A.e' cannot have a default value"},
       // default values
-      {"class A { uint8 x = {1}; };", 1, 21, "expected a scalar uint8 value for the default of property 'A.x'"},
+      {"class A { uint8 x = {1}; };", 1, 21,
+       "expected a scalar uint8 value for the default of property 'A.x'"},
       {"class A { uint8 x[] = 1; };", 1, 23, "expected an array value {...} of uint8"},
       {"class A { uint8 x[] = {1, NULL}; };", 1, 27, "expected a uint8 array element"},
-      {"class A { datetime d = \"2024\"; };", 1, 24, "invalid datetime \"2024\" for the default of property 'A.d'"},
-      {"class A { real32 r = 1.0e39; };", 1, 22, "out of range for the default of property 'A.r' (expected a real32"},
-      {"class A { string s = 'c'; };", 1, 22, "expected a string value for the default of property 'A.s', found a char16"},
+      {"class A { datetime d = \"2024\"; };", 1, 24,
+       "invalid datetime \"2024\" for the default of property 'A.d'"},
+      {"class A { real32 r = 1.0e39; };", 1, 22,
+       "out of range for the default of property 'A.r' (expected a real32"},
+      {"class A { string s = 'c'; };", 1, 22,
+       "expected a string value for the default of property 'A.s', found a char16"},
       {"class A { boolean b = 0; };", 1, 23, "expected a boolean value"},
-      {"class A { uint8 x = 256; };", 1, 21, "value 256 is out of range for the default of property 'A.x' (expected a uint8, 0 to 255)"},
+      {"class A { uint8 x = 256; };", 1, 21,
+       "value 256 is out of range for the default of property 'A.x' (expected a uint8, 0 to 255)"},
       {"class A { uint16 x = -1; };", 1, 22, "value -1 is out of range"},
       {"class A { sint8 x = -129; };", 1, 21, "value -129 is out of range"},
-      {"class A { sint64 x = -9223372036854775809; };", 1, 22, "(expected a sint64, -9223372036854775808 to 9223372036854775807)"},
-      {"class A { uint64 x = 18446744073709551616; };", 1, 22, "(expected a uint64, 0 to 18446744073709551615)"},
+      {"class A { sint64 x = -9223372036854775809; };", 1, 22,
+       "(expected a sint64, -9223372036854775808 to 9223372036854775807)"},
+      {"class A { uint64 x = 18446744073709551616; };", 1, 22,
+       "(expected a uint64, 0 to 18446744073709551615)"},
       {"class A { sint32 x = 0x80000000; };", 1, 22, "value 0x80000000 is out of range"},
       // instances
-      {"instance of Nope { x = 1; };", 1, 13, "instance of unknown class 'Nope' in namespace 'root/cimv2'"},
+      {"instance of Nope { x = 1; };", 1, 13,
+       "instance of unknown class 'Nope' in namespace 'root/cimv2'"},
       {"instance of Ex_Existing { Id = \"a\"; y = 1; };", 1, 37,
        "class 'Ex_Existing' has no property 'y'"},
       {"instance of Ex_Existing { Id = 7; };", 1, 32,
        "expected a string value for property 'Ex_Existing.Id', found an integer"},
       {"[Association] class L { [Key] Ex_Existing REF a; [Key] Ex_Existing REF b; };\n"
-       "instance of L { a = $nope; };", 2, 21, "undefined alias $nope"},
-      {"class A { Ex_Existing REF r = $x; };", 1, 31, "alias $x used for the default of property 'A.r'"},
+       "instance of L { a = $nope; };",
+       2, 21, "undefined alias $nope"},
+      {"class A { Ex_Existing REF r = $x; };", 1, 31,
+       "alias $x used for the default of property 'A.r'"},
       {"instance of Ex_Existing as $me { Id = $me; };", 1, 39, "expected a string value"},
       // qualifier declarations
       {"Qualifier Q : boolean, Scope(any), Flavor(EnableOverride, DisableOverride);", 1, 11,
        "conflicting flavors EnableOverride and DisableOverride"},
-      {"Qualifier Q : uint8 = 300, Scope(any);", 1, 23, "value 300 is out of range for the default of qualifier 'Q'"},
-      {"Qualifier Key : string, Scope(any);", 1, 11, "qualifier Key is already declared with another type"},
-      {"[Description(\"d\") : Restricted ToSubclass] class A { };", 1, 2, "conflicting flavors ToSubclass and Restricted"},
+      {"Qualifier Q : uint8 = 300, Scope(any);", 1, 23,
+       "value 300 is out of range for the default of qualifier 'Q'"},
+      {"Qualifier Key : string, Scope(any);", 1, 11,
+       "qualifier Key is already declared with another type"},
+      {"[Description(\"d\") : Restricted ToSubclass] class A { };", 1, 2,
+       "conflicting flavors ToSubclass and Restricted"},
       // includes
-      {"#pragma include (\"no-such-file.mof\")", 1, 18, "cannot open included file \"no-such-file.mof\""},
+      {"#pragma include (\"no-such-file.mof\")", 1, 18,
+       "cannot open included file \"no-such-file.mof\""},
       {"#pragma namespace (\"\")", 1, 20, "expected a namespace name"},
   };
   for (const auto& r : rows) {
@@ -353,7 +372,8 @@ TEST_CASE("compiler: includes resolve relative to the including file", "[cimom][
   CHECK_FALSE(c.compile_file((dir / "top.mof").string()));
   REQUIRE(c.diags().error_count() == 1);
   CHECK_THAT(c.diags().all()[0].message, Catch::Contains("includes itself"));
-  CHECK(c.sources().file(c.diags().all()[0].where.file).path == (dir / "sub" / "leaf.mof").string());
+  CHECK(c.sources().file(c.diags().all()[0].where.file).path ==
+        (dir / "sub" / "leaf.mof").string());
   CHECK(c.classes_added() == 3);
 
   class_repository repo2;
@@ -367,8 +387,9 @@ TEST_CASE("compiler: every truncation of a model is accepted or diagnosed",
           "[cimom][mof][compiler]") {
   // Robustness: the lexer, parser and checker must never crash or fail silently on a cut-off
   // file (run under the sanitizers in CI).
-  std::ifstream in(VSNAPD_SOURCE_DIR
-                   "/../shared/schema/mof-tests-pywbemtools/tests/unit/pywbemcli/simple_mock_model.mof");
+  std::ifstream in(
+      VSNAPD_SOURCE_DIR
+      "/../shared/schema/mof-tests-pywbemtools/tests/unit/pywbemcli/simple_mock_model.mof");
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   REQUIRE(text.size() > 1000);
   for (std::size_t n = 0; n <= text.size(); n += 13) {

@@ -1,7 +1,6 @@
 #include "cimom/mof/lexer.hpp"
 
 #include <catch2/catch.hpp>
-
 #include <string>
 #include <vector>
 
@@ -93,7 +92,10 @@ TEST_CASE("lexer: malformed input is reported with its position", "[cimom][mof][
 
 TEST_CASE("lexer: a byte order mark is skipped", "[cimom][mof][lexer]") {
   diagnostics d;
-  const auto toks = lex_all("\xEF\xBB\xBF" "class", d);
+  const auto toks = lex_all(
+      "\xEF\xBB\xBF"
+      "class",
+      d);
   REQUIRE(toks.size() == 1);
   CHECK(toks[0].column == 1);
   CHECK(d.all().empty());

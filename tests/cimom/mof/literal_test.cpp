@@ -1,7 +1,6 @@
 #include "cimom/mof/literal.hpp"
 
 #include <catch2/catch.hpp>
-
 #include <cstdint>
 #include <string>
 
@@ -65,7 +64,10 @@ TEST_CASE("literal: string escapes decode to UTF-8", "[cimom][mof][literal]") {
       {R"(\x41\X42)", "AB", escape_status::ok},
       {R"(\x00e9)", "\xC3\xA9", escape_status::ok},
       {R"(\x20AC)", "\xE2\x82\xAC", escape_status::ok},
-      {R"(\x41BCDE)", "\xE4\x86\xBC" "DE", escape_status::ok},  // at most four hex digits
+      {R"(\x41BCDE)",
+       "\xE4\x86\xBC"
+       "DE",
+       escape_status::ok},  // at most four hex digits
       {std::string("a\\x0b", 5), std::string("a\x0b", 2), escape_status::ok},
       {R"(\q)", "q", escape_status::unknown_escape},
       {R"(\xg)", "xg", escape_status::missing_hex_digits},

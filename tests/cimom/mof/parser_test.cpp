@@ -1,7 +1,6 @@
 #include "cimom/mof/parser.hpp"
 
 #include <catch2/catch.hpp>
-
 #include <string>
 
 using namespace vsnapd::cim::mof;
@@ -86,8 +85,9 @@ association Ex_Kw { Ex_Thing REF A; Ex_Thing REF B; };
 TEST_CASE("parser: keywords are case-insensitive and old flavor syntax is accepted",
           "[cimom][mof][parser]") {
   parsed p;
-  run(p, "CLASS A { [Key : ToSubclass DisableOverride] STRING Id; };\n"
-         "INSTANCE OF A { Id = \"x\"; };\n");
+  run(p,
+      "CLASS A { [Key : ToSubclass DisableOverride] STRING Id; };\n"
+      "INSTANCE OF A { Id = \"x\"; };\n");
   REQUIRE(p.diags.all().empty());
   const auto& c = std::get<ast::class_decl>(p.productions[0]);
   CHECK(c.properties[0].qualifiers[0].flavors ==
@@ -102,8 +102,10 @@ TEST_CASE("parser: syntax errors say what was expected, where", "[cimom][mof][pa
     const char* message;
   };
   const row rows[] = {
-      {"junk", 1, 1, "expected a class, instance or qualifier declaration, or '#pragma', found 'junk'"},
-      {"[Key] junk", 1, 7, "expected 'class', 'association', 'indication' or 'instance' after a qualifier list"},
+      {"junk", 1, 1,
+       "expected a class, instance or qualifier declaration, or '#pragma', found 'junk'"},
+      {"[Key] junk", 1, 7,
+       "expected 'class', 'association', 'indication' or 'instance' after a qualifier list"},
       {"#include", 1, 2, "expected 'pragma' after '#'"},
       {"#pragma include \"x\"", 1, 17, "expected '(' after the pragma name"},
       {"#pragma include (x)", 1, 18, "expected a string pragma parameter"},
@@ -113,14 +115,16 @@ TEST_CASE("parser: syntax errors say what was expected, where", "[cimom][mof][pa
       {"class A ;", 1, 9, "expected '{' to start the class body"},
       {"class A { }", 1, 12, "expected ';' after the class body '}'"},
       {"class A { string }; ", 1, 18, "expected a property or method name, found '}'"},
-      {"class A {\n  strin x;\n};", 2, 3, "expected a data type (boolean, string, uint32, datetime, ...)"},
+      {"class A {\n  strin x;\n};", 2, 3,
+       "expected a data type (boolean, string, uint32, datetime, ...)"},
       {"class A { string x }; ", 1, 20, "expected '=', '[' or ';' after the property name"},
       {"class A { string x = ; };", 1, 22, "expected a value (number, string"},
       {"class A { string x = 1 };", 1, 24, "expected ';' after the default value"},
       {"class A { uint8 x[0]; };", 1, 19, "expected a positive array size"},
       {"class A { uint8 x[2; };", 1, 20, "expected ']' to close the array dimension"},
       {"class A { uint8 x = {1 2}; };", 1, 24, "expected ',' or '}' in the array value"},
-      {"class A { uint32 m(string a string b); };", 1, 29, "expected ',' or ')' in the parameter list"},
+      {"class A { uint32 m(string a string b); };", 1, 29,
+       "expected ',' or ')' in the parameter list"},
       {"class A { uint32 m(); uint32 n() };", 1, 34, "expected ';' after the method declaration"},
       {"class A { [Key string x; };", 1, 16, "expected ',' or ']' in the qualifier list"},
       {"class A { [Key(true] string x; };", 1, 20, "expected ')' after the qualifier value"},
@@ -137,9 +141,12 @@ TEST_CASE("parser: syntax errors say what was expected, where", "[cimom][mof][pa
       {"Qualifier Q : boolean;", 1, 22, "expected ', Scope(...)' after the qualifier type"},
       {"Qualifier Q : boolean, Scop(any);", 1, 24, "expected 'Scope' in the qualifier declaration"},
       {"Qualifier Q : boolean, Scope any;", 1, 30, "expected '(' after 'Scope'"},
-      {"Qualifier Q : boolean, Scope(any), Flav(Restricted);", 1, 36, "expected 'Flavor' after ','"},
-      {"Qualifier Q : boolean, Scope(any) Flavor(Restricted);", 1, 35, "expected ';' at the end of the qualifier declaration"},
-      {"class A { uint8 x = 'ab'; };", 1, 21, "expected exactly one character or escape in the char16 literal"},
+      {"Qualifier Q : boolean, Scope(any), Flav(Restricted);", 1, 36,
+       "expected 'Flavor' after ','"},
+      {"Qualifier Q : boolean, Scope(any) Flavor(Restricted);", 1, 35,
+       "expected ';' at the end of the qualifier declaration"},
+      {"class A { uint8 x = 'ab'; };", 1, 21,
+       "expected exactly one character or escape in the char16 literal"},
   };
   for (const auto& r : rows) {
     INFO(r.text);
@@ -162,8 +169,7 @@ TEST_CASE("parser: recovers after an error and reports the next one", "[cimom][m
   CHECK(std::get<ast::class_decl>(p.productions[0]).name == "B");
 }
 
-TEST_CASE("parser: unknown escapes are warnings that keep the character",
-          "[cimom][mof][parser]") {
+TEST_CASE("parser: unknown escapes are warnings that keep the character", "[cimom][mof][parser]") {
   parsed p;
   run(p, "instance of A { s = \"a\\qb\"; };");
   REQUIRE(p.diags.error_count() == 0);

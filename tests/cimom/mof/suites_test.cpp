@@ -12,13 +12,12 @@
 //   - pywbemtools: each model alone (they declare their qualifiers), except the two that extend
 //     DMTF classes (cimstatisticaldatainstances, PG_Namespace), compiled after the full schema.
 
-#include "cimom/mof/compiler.hpp"
-
 #include <catch2/catch.hpp>
-
 #include <filesystem>
 #include <map>
 #include <string>
+
+#include "cimom/mof/compiler.hpp"
 
 using namespace vsnapd::cim;
 namespace fs = std::filesystem;
@@ -95,7 +94,8 @@ void check_directory_covered(const std::string& dir, const std::vector<expectati
     }
     const std::string name = entry.path().filename().string();
     INFO(name);
-    CHECK(std::any_of(rows.begin(), rows.end(), [&](const expectation& e) { return name == e.file; }));
+    CHECK(std::any_of(rows.begin(), rows.end(),
+                      [&](const expectation& e) { return name == e.file; }));
   }
 }
 
@@ -158,27 +158,48 @@ TEST_CASE("suites: OpenPegasus invalidMOF cases are rejected as result.master ex
   // legal (extra spaces); the two pragma cases are warnings there too.
   const std::vector<expectation> rows = {
       {"badQualifierDecl1.mof", needs::nothing, false, err, 4, "found 'badFlavorKeyword'"},
-      {"badQualifierDecl2.mof", needs::nothing, false, err, 4, "expected ',' or ')' in the flavor list, found 'Restricted'"},
-      {"badQualifierDecl3.mof", needs::nothing, false, err, 4, "expected a flavor (EnableOverride, DisableOverride, ToSubclass, Restricted or Translatable), found ')'"},
+      {"badQualifierDecl2.mof", needs::nothing, false, err, 4,
+       "expected ',' or ')' in the flavor list, found 'Restricted'"},
+      {"badQualifierDecl3.mof", needs::nothing, false, err, 4,
+       "expected a flavor (EnableOverride, DisableOverride, ToSubclass, Restricted or "
+       "Translatable), found ')'"},
       {"badQualifierDecl4.mof", needs::nothing, true, err, 0, nullptr},
-      {"badQualifierDecl5.mof", needs::nothing, false, err, 4, "expected ',' or ')' in the flavor list, found ';'"},
-      {"badQualifierDecl6.mof", needs::nothing, false, err, 4, "expected a flavor (EnableOverride, DisableOverride, ToSubclass, Restricted or Translatable), found ')'"},
+      {"badQualifierDecl5.mof", needs::nothing, false, err, 4,
+       "expected ',' or ')' in the flavor list, found ';'"},
+      {"badQualifierDecl6.mof", needs::nothing, false, err, 4,
+       "expected a flavor (EnableOverride, DisableOverride, ToSubclass, Restricted or "
+       "Translatable), found ')'"},
       {"badQualifierDecl10.mof", needs::nothing, false, err, 3, "found 'badScopeKeyword'"},
-      {"badQualifierDecl11.mof", needs::nothing, false, err, 3, "expected a scope (class, association, indication, qualifier, property, reference, method, parameter or any), found ')'"},
-      {"badQualifierDecl12.mof", needs::nothing, false, err, 3, "expected ',' or ')' in the scope list, found 'association'"},
-      {"badQualifierDecl13.mof", needs::nothing, false, err, 3, "expected a scope (class, association, indication, qualifier, property, reference, method, parameter or any), found ')'"},
+      {"badQualifierDecl11.mof", needs::nothing, false, err, 3,
+       "expected a scope (class, association, indication, qualifier, property, reference, method, "
+       "parameter or any), found ')'"},
+      {"badQualifierDecl12.mof", needs::nothing, false, err, 3,
+       "expected ',' or ')' in the scope list, found 'association'"},
+      {"badQualifierDecl13.mof", needs::nothing, false, err, 3,
+       "expected a scope (class, association, indication, qualifier, property, reference, method, "
+       "parameter or any), found ')'"},
       {"badQualifierDecl14.mof", needs::nothing, true, err, 0, nullptr},
-      {"badQualifierDecl15.mof", needs::nothing, false, err, 4, "expected a scope (class, association, indication, qualifier, property, reference, method, parameter or any), found 'Flavor'"},
-      {"badQualifierDecl16.mof", needs::nothing, false, err, 3, "expected a scope (class, association, indication, qualifier, property, reference, method, parameter or any), found ')'"},
-      {"badQualifierDecl20.mof", needs::nothing, false, err, 3, "a scope definition is required), found 'Flavor'"},
-      {"badQualifierDef1.mof", needs::nothing, false, err, 12, "expected a boolean value for qualifier 'Static', found a string"},
-      {"badQualifier1.mof", needs::nothing, false, err, 12, "expected a boolean value for qualifier 'Static', found a string"},
-      {"badClassDefinition1.mof", needs::nothing, false, err, 1, "unterminated comment: expected '*/'"},
-      {"InstAliasError.mof", needs::qualifiers, false, err, 33, "instance of unknown class 'NoClass'"},
+      {"badQualifierDecl15.mof", needs::nothing, false, err, 4,
+       "expected a scope (class, association, indication, qualifier, property, reference, method, "
+       "parameter or any), found 'Flavor'"},
+      {"badQualifierDecl16.mof", needs::nothing, false, err, 3,
+       "expected a scope (class, association, indication, qualifier, property, reference, method, "
+       "parameter or any), found ')'"},
+      {"badQualifierDecl20.mof", needs::nothing, false, err, 3,
+       "a scope definition is required), found 'Flavor'"},
+      {"badQualifierDef1.mof", needs::nothing, false, err, 12,
+       "expected a boolean value for qualifier 'Static', found a string"},
+      {"badQualifier1.mof", needs::nothing, false, err, 12,
+       "expected a boolean value for qualifier 'Static', found a string"},
+      {"badClassDefinition1.mof", needs::nothing, false, err, 1,
+       "unterminated comment: expected '*/'"},
+      {"InstAliasError.mof", needs::qualifiers, false, err, 33,
+       "instance of unknown class 'NoClass'"},
       {"InstAliasError2.mof", needs::qualifiers, false, err, 31, "instance of unknown class 'X'"},
       {"InstAliasError3.mof", needs::qualifiers, false, err, 31, "instance of unknown class 'X'"},
       {"InvalidPragma1.mof", needs::nothing, true, warn, 2, "unknown pragma 'junkname'"},
-      {"InvalidPragma2.mof", needs::nothing, true, warn, 1, "pragma locale value \"junkvalue\" is not a locale"},
+      {"InvalidPragma2.mof", needs::nothing, true, warn, 1,
+       "pragma locale value \"junkvalue\" is not a locale"},
   };
   const std::string dir = pegasus + "/tests/invalidMOF";
   check_directory_covered(dir, rows);
@@ -258,15 +279,20 @@ TEST_CASE("suites: pywbemtools models are accepted or rejected with a reason",
   const std::vector<expectation> rows = {
       {"all_types.mof", needs::nothing, true, err, 0, nullptr},
       {"cimstatisticaldatainstances.mof", needs::schema, true, err, 0, nullptr},
-      {"complex_assoc_model.mof", needs::nothing, false, err, 74, "has Override(\"Initiator\") but class 'TST_A3Sub' has no superclass"},
+      {"complex_assoc_model.mof", needs::nothing, false, err, 74,
+       "has Override(\"Initiator\") but class 'TST_A3Sub' has no superclass"},
       {"empty_mock_model.mof", needs::nothing, true, err, 0, nullptr},
       {"mock_interop.mof", needs::nothing, true, err, 0, nullptr},
-      {"mock_subscriptiontest.mof", needs::nothing, false, err, 22, "expected a value (number, string, char16, TRUE, FALSE, NULL, $alias or {array}), found 'CIM_ComputerSystem'"},
+      {"mock_subscriptiontest.mof", needs::nothing, false, err, 22,
+       "expected a value (number, string, char16, TRUE, FALSE, NULL, $alias or {array}), found "
+       "'CIM_ComputerSystem'"},
       {"mof_with_error.mof", needs::nothing, false, err, 2, "found 'badtypedef'"},
       {"one_class_mock.mof", needs::nothing, true, err, 0, nullptr},
-      {"qualifier_filter_model.mof", needs::nothing, false, err, 159, "property 'IndicationName' is declared twice in class 'EXP_TestExperimental1'"},
+      {"qualifier_filter_model.mof", needs::nothing, false, err, 159,
+       "property 'IndicationName' is declared twice in class 'EXP_TestExperimental1'"},
       {"simple_assoc_mock_model.mof", needs::nothing, true, err, 0, nullptr},
-      {"simple_foo_mock_model.mof", needs::nothing, true, warn, 182, "alias $foo3 is defined again"},
+      {"simple_foo_mock_model.mof", needs::nothing, true, warn, 182,
+       "alias $foo3 is defined again"},
       {"simple_instance_tablefmt_test.mof", needs::nothing, true, err, 0, nullptr},
       {"simple_mock_model.mof", needs::nothing, true, warn, 179, "alias $foo3 is defined again"},
       {"tree_test_mock_model.mof", needs::nothing, true, err, 0, nullptr},
