@@ -1221,6 +1221,12 @@ struct compiler::impl {
       }
       return false;
     }
+    if (cls->is_abstract()) {
+      // Abstract is Restricted, so a resolved class carries it only where it was written.
+      diags.error(d.where, "class " + quote(cls->name) +
+                               " is abstract (expected an instance of a concrete subclass)");
+      return false;
+    }
     ui.cls = cls;
     bool ok = true;
     qualifier_list ignored;

@@ -153,6 +153,8 @@ TEST_CASE("compiler: semantic errors are precise", "[cimom][mof][compiler]") {
        "instance of unknown class 'Nope' in namespace 'root/cimv2'"},
       {"instance of Ex_Existing { Id = \"a\"; y = 1; };", 1, 37,
        "class 'Ex_Existing' has no property 'y'"},
+      {"[Abstract] class Ab { [Key] string Id; };\ninstance of Ab { Id = \"x\"; };", 2, 13,
+       "class 'Ab' is abstract (expected an instance of a concrete subclass)"},
       {"instance of Ex_Existing { Id = 7; };", 1, 32,
        "expected a string value for property 'Ex_Existing.Id', found an integer"},
       {"[Association] class L { [Key] Ex_Existing REF a; [Key] Ex_Existing REF b; };\n"
