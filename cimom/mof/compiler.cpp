@@ -1271,6 +1271,23 @@ struct compiler::impl {
     if (!ok) {
       return false;
     }
+    // DSP0004: every key of an instance has a non-NULL value, given here or by the class's
+    // default; otherwise the instance has no path.
+    for (const property_decl* k : cls->keys()) {
+      const value* v = inst.get(k->name);
+      if (v == nullptr && !k->default_value.is_null()) {
+        inst.set(k->name, k->default_value);  // so the instance has its path
+        continue;
+      }
+      if (v == nullptr || v->is_null()) {
+        diags.error(d.where, "instance of " + quote(cls->name) + " has no value for key property " +
+                                 quote(k->name) + " (expected a non-NULL value)");
+        ok = false;
+      }
+    }
+    if (!ok) {
+      return false;
+    }
     ui.lowered = std::move(inst);
     return true;
   }

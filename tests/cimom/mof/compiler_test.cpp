@@ -155,6 +155,9 @@ TEST_CASE("compiler: semantic errors are precise", "[cimom][mof][compiler]") {
        "class 'Ex_Existing' has no property 'y'"},
       {"[Abstract] class Ab { [Key] string Id; };\ninstance of Ab { Id = \"x\"; };", 2, 13,
        "class 'Ab' is abstract (expected an instance of a concrete subclass)"},
+      {"instance of Ex_Existing { };", 1, 13,
+       "instance of 'Ex_Existing' has no value for key property 'Id' (expected a non-NULL value)"},
+      {"instance of Ex_Existing { Id = NULL; };", 1, 13, "has no value for key property 'Id'"},
       {"instance of Ex_Existing { Id = 7; };", 1, 32,
        "expected a string value for property 'Ex_Existing.Id', found an integer"},
       {"[Association] class L { [Key] Ex_Existing REF a; [Key] Ex_Existing REF b; };\n"
@@ -255,9 +258,9 @@ TEST_CASE("compiler: forward references within a compilation resolve", "[cimom][
 instance of F_Link { Left = $a; Right = $b; };
 [Association] class F_Link { [Key] F_Node REF Left; [Key] F_Node REF Right; };
 class F_Leaf : F_Node { };
-class F_Node { [Key] string Name; [Key] uint64 Size; };
+class F_Node { [Key] string Name; [Key] uint64 Size = 1; };
 instance of F_Node as $a { Name = "a"; Size = 18446744073709551615; };
-instance of F_Leaf as $b { Name = "b\x41"; Size = 0; };
+instance of F_Leaf as $b { Name = "b\x41"; };
 )");
   INFO(f.all_diags());
   REQUIRE(ok);
@@ -275,6 +278,7 @@ instance of F_Leaf as $b { Name = "b\x41"; Size = 0; };
   const object_path& rp = **link.get("Right")->get_if<reference>();
   CHECK(rp.class_name() == "F_Leaf");
   CHECK(*rp.key("Name")->get_if<std::string>() == "bA");
+  CHECK(*rp.key("Size")->get_if<std::uint64_t>() == 1);  // the key's default
 }
 
 TEST_CASE("compiler: literal values are stored exactly", "[cimom][mof][compiler]") {
