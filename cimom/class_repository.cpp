@@ -106,6 +106,11 @@ result<void> class_repository::add_namespace(std::string_view ns) {
 
 bool class_repository::has_namespace(std::string_view ns) const { return find_ns(ns) != nullptr; }
 
+std::string_view class_repository::canonical_namespace(std::string_view ns) const {
+  const auto* d = find_ns(ns);
+  return d == nullptr ? std::string_view() : std::string_view(d->name);
+}
+
 std::vector<std::string> class_repository::namespaces() const {
   std::vector<std::string> out;
   out.reserve(namespaces_.size());

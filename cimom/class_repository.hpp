@@ -28,6 +28,9 @@ class class_repository {
   /// Creates a namespace; errc::already_exists if it exists.
   result<void> add_namespace(std::string_view ns);
   bool has_namespace(std::string_view ns) const;
+  /// The namespace as it was created ("root/cimv2" for "ROOT\\CIMV2"), or empty when unknown.
+  /// The view stays valid as long as the repository.
+  std::string_view canonical_namespace(std::string_view ns) const;
   /// All namespaces, in creation order.
   std::vector<std::string> namespaces() const;
 
