@@ -46,9 +46,10 @@ class class_repository {
   /// qualifier keeps its value; qualifiers declared in the namespace are used within their scope
   /// and with their type; properties, methods and parameters are unique; an override keeps the
   /// inherited type; Override("X") names an inherited element; a subclass of a keyed class adds
-  /// no keys; keys are scalars; an association has at least two references and only
-  /// associations have references. Referenced classes may be added later (forward references),
-  /// so they are not checked here; the MOF compiler checks them at the end of a compilation.
+  /// no keys; keys are scalars; an association has at least two references. Referenced classes
+  /// may be added later (forward references), so they are not checked here, nor is DSP0004's
+  /// "references only in associations" (programmatic schemas use reference-typed values); the
+  /// MOF compiler checks both.
   /// @return the stored resolved class; errc::invalid_namespace, errc::invalid_superclass,
   /// errc::already_exists, or errc::invalid_parameter with a description of the violation.
   result<const class_decl*> add_class(std::string_view ns, class_decl local);

@@ -227,13 +227,6 @@ TEST_CASE("class_repository: rejects classes that break DSP0004 rules", "[cimom]
          return c;
        },
        errc::invalid_parameter, "association T_L has 1 references"},
-      {"reference outside an association",
-       [] {
-         auto c = cls("T_L");
-         c.properties.push_back(ref("A", "T_Base"));
-         return c;
-       },
-       errc::invalid_parameter, "has references but is not an association"},
       {"duplicate parameter",
        [] {
          auto c = cls("T_X");
