@@ -44,6 +44,34 @@ std::string merge_qualifiers(qualifier_list& into, const qualifier_list& local) 
   return {};
 }
 
+// Checks the qualifiers an element states locally against their declarations in the namespace:
+// a declared qualifier must be used within its scope and carry a value of its type. Undeclared
+// qualifiers are left to the producer (the MOF compiler requires declarations; programmatic
+// callers such as tests may add classes to a namespace without any).
+std::string check_qualifiers(
+    const std::unordered_map<std::string, qualifier_decl, name_hash, name_eq>& decls,
+    const qualifier_list& local, std::uint16_t allowed, const std::string& element) {
+  for (const auto& q : local) {
+    const auto it = decls.find(q.name);
+    if (it == decls.end()) {
+      continue;
+    }
+    const qualifier_decl& d = it->second;
+    if ((d.scopes & allowed) == 0) {
+      return "qualifier " + d.name + " is not allowed on " + element;
+    }
+    if (!q.v.is_null() && (q.v.type() != d.type || q.v.is_array() != d.is_array)) {
+      return "qualifier " + d.name + " on " + element + " has a " +
+             std::string(to_string(q.v.type())) + (q.v.is_array() ? " array" : "") +
+             " value, but it is declared " + std::string(to_string(d.type)) +
+             (d.is_array ? " array" : "");
+    }
+  }
+  return {};
+}
+
+constexpr std::uint16_t scope_bit(scope s) { return static_cast<std::uint16_t>(s); }
+
 }  // namespace
 
 class_repository::class_repository() = default;
@@ -151,6 +179,10 @@ result<const class_decl*> class_repository::add_class(std::string_view ns, class
     local.superclass = super->name;  // the schema's spelling
   }
 
+  if (auto bad = validate(*d, local, super); !bad.empty()) {
+    return fail(errc::invalid_parameter, bad);
+  }
+
   auto resolved = std::make_unique<class_decl>();
   resolved->name = local.name;
   resolved->superclass = local.superclass;
@@ -220,11 +252,89 @@ result<const class_decl*> class_repository::add_class(std::string_view ns, class
     }
   }
 
+  // References outside associations are left to the MOF compiler: programmatic schemas (the
+  // query tests' Q_Base) use a reference property as a plain typed value.
+  const std::size_t refs = resolved->references().size();
+  if (resolved->is_association() && refs < 2) {
+    return fail(errc::invalid_parameter, "association " + resolved->name + " has " +
+                                             std::to_string(refs) +
+                                             " references; an association needs at least two");
+  }
+
   const class_decl* stored = resolved.get();
   d->order.push_back(stored);
   d->children[super != nullptr ? super->name : std::string()].push_back(stored);
   d->classes.emplace(resolved->name, std::move(resolved));
   return stored;
+}
+
+std::string class_repository::validate(const namespace_data& d, const class_decl& local,
+                                       const class_decl* super) {
+  const bool assoc = local.is_association() || (super != nullptr && super->is_association());
+  const bool indic = local.is_indication() || (super != nullptr && super->is_indication());
+  const std::uint16_t class_scope = scope_bit(scope::class_) |
+                                    (assoc ? scope_bit(scope::association) : 0) |
+                                    (indic ? scope_bit(scope::indication) : 0);
+  if (auto bad = check_qualifiers(d.qualifiers, local.qualifiers, class_scope, "class " + local.name);
+      !bad.empty()) {
+    return bad;
+  }
+  const bool super_keyed = super != nullptr && !super->keys().empty();
+  for (const auto& p : local.properties) {
+    const std::string what = "property " + local.name + "." + p.name;
+    const std::uint16_t where = p.is_reference() ? scope_bit(scope::reference)
+                                                 : scope_bit(scope::property);
+    if (auto bad = check_qualifiers(d.qualifiers, p.qualifiers, where, what); !bad.empty()) {
+      return bad;
+    }
+    const property_decl* inherited = super != nullptr ? super->property(p.name) : nullptr;
+    if (const auto* ov = p.qualifiers.find("Override")) {
+      const auto* target = ov->v.get_if<std::string>();
+      if (target != nullptr && (super == nullptr || super->property(*target) == nullptr)) {
+        return what + " overrides " + *target + ", which no superclass declares";
+      }
+    }
+    if (inherited != nullptr && (inherited->type != p.type || inherited->is_array != p.is_array)) {
+      return what + " changes the type of the property inherited from " +
+             inherited->class_origin;
+    }
+    if (p.is_key() && super_keyed && (inherited == nullptr || !inherited->is_key())) {
+      return what + " adds a key to a subclass of " + super->name + ", which already has keys";
+    }
+    if (p.is_key() && p.is_array) {
+      return what + " is a key and an array; keys are scalars";
+    }
+    if (p.is_reference() && p.ref_class.empty()) {
+      return what + " is a reference without a referenced class";
+    }
+  }
+  for (const auto& m : local.methods) {
+    const std::string what = "method " + local.name + "." + m.name;
+    if (auto bad = check_qualifiers(d.qualifiers, m.qualifiers, scope_bit(scope::method), what);
+        !bad.empty()) {
+      return bad;
+    }
+    if (const auto* ov = m.qualifiers.find("Override")) {
+      const auto* target = ov->v.get_if<std::string>();
+      if (target != nullptr && (super == nullptr || super->method(*target) == nullptr)) {
+        return what + " overrides " + *target + ", which no superclass declares";
+      }
+    }
+    for (std::size_t i = 0; i < m.parameters.size(); ++i) {
+      const auto& prm = m.parameters[i];
+      for (std::size_t j = 0; j < i; ++j) {
+        if (name_equal(m.parameters[j].name, prm.name)) {
+          return "parameter " + prm.name + " is declared twice in " + what;
+        }
+      }
+      if (auto bad = check_qualifiers(d.qualifiers, prm.qualifiers, scope_bit(scope::parameter),
+                                      "parameter " + prm.name + " of " + what);
+          !bad.empty()) {
+        return bad;
+      }
+    }
+  }
+  return {};
 }
 
 const class_decl* class_repository::find_class(std::string_view ns, std::string_view name) const {

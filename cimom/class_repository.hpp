@@ -42,6 +42,14 @@ class class_repository {
   /// Adds a class written locally (only its own properties, methods and qualifiers). The
   /// repository resolves it against its superclass: inherited members are merged with
   /// class_origin/propagated set, ToSubclass qualifiers propagate, overrides are checked.
+  /// DSP0004 rules checked here (errc::invalid_parameter, with a description): a DisableOverride
+  /// qualifier keeps its value; qualifiers declared in the namespace are used within their scope
+  /// and with their type; properties, methods and parameters are unique; an override keeps the
+  /// inherited type; Override("X") names an inherited element; a subclass of a keyed class adds
+  /// no keys; keys are scalars; an association has at least two references. Referenced classes
+  /// may be added later (forward references), so they are not checked here, nor is DSP0004's
+  /// "references only in associations" (programmatic schemas use reference-typed values); the
+  /// MOF compiler checks both.
   /// @return the stored resolved class; errc::invalid_namespace, errc::invalid_superclass,
   /// errc::already_exists, or errc::invalid_parameter with a description of the violation.
   result<const class_decl*> add_class(std::string_view ns, class_decl local);
@@ -59,6 +67,10 @@ class class_repository {
 
  private:
   struct namespace_data;
+  // The DSP0004 checks of add_class that need only the local class and its resolved
+  // superclass; returns a description of the first violation, or an empty string.
+  static std::string validate(const namespace_data& d, const class_decl& local,
+                              const class_decl* super);
   const namespace_data* find_ns(std::string_view ns) const;
   namespace_data* find_ns(std::string_view ns);
 

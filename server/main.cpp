@@ -2,6 +2,7 @@
 // only code the tests do not link: it reads the command line and configuration, prepares the
 // state directory, wires router, listeners and signals together, and runs the I/O threads.
 
+#include "cimom/mof/check_command.hpp"
 #include "common/log.hpp"
 #include "server/config.hpp"
 #include "server/http_server.hpp"
@@ -39,6 +40,7 @@ constexpr std::string_view usage = R"(usage: vsnapd [options]
        vsnapd user add NAME [--role admin|operator|reader] [options]
        vsnapd user del NAME [options]
        vsnapd user list [options]
+       vsnapd mof check FILE...
 
 A WS-Management (/wsman) and CIM-XML (/cimom) server for virtual machine snapshots.
 With no configuration it runs from ./var/vsnapd (or /var/lib/vsnapd when installed), makes
@@ -56,6 +58,9 @@ options:
   --check-config         validate the configuration and exit
   --version              print the version and exit
   --help                 print this help and exit
+
+`mof check` compiles MOF files (with their #pragma includes) and prints diagnostics and
+a class count; it exits 1 on any error.
 
 Passwords for `user add` are read from standard input (or prompted for on a terminal),
 never from the command line. Send SIGHUP to reload certificates and users.
@@ -374,6 +379,13 @@ int run(int argc, char** argv) {
   if (cl.version) {
     std::cout << product_name << " " << product_version << "\n";
     return 0;
+  }
+  if (!cl.positional.empty() && cl.positional[0] == "mof") {
+    if (cl.positional.size() < 2 || cl.positional[1] != "check") {
+      throw usage_error("usage: vsnapd mof check FILE...");
+    }
+    return cim::mof::run_check({cl.positional.begin() + 2, cl.positional.end()}, std::cout,
+                               std::cerr);
   }
   const config cfg = build_config(cl);
   if (!cl.positional.empty()) {

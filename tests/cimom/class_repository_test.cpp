@@ -2,6 +2,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <functional>
+#include <string>
+#include <vector>
+
 using namespace vsnapd::cim;
 
 namespace {
@@ -18,6 +22,19 @@ property_decl prop(const char* name, cim_type t, bool key = false) {
     p.qualifiers.set(q("Key", value(scalar(true)), static_cast<std::uint8_t>(flavor::to_subclass)));
   }
   return p;
+}
+
+property_decl ref(const char* name, const char* to) {
+  property_decl p = prop(name, cim_type::reference);
+  p.ref_class = to;
+  return p;
+}
+
+class_decl cls(const char* name, const char* super = "") {
+  class_decl c;
+  c.name = name;
+  c.superclass = super;
+  return c;
 }
 
 }  // namespace
@@ -71,6 +88,8 @@ TEST_CASE("class_repository: each inconsistency is refused with its status", "[c
   class_decl c;
   c.name = "T_A";
   c.qualifiers.set(q("Association", value(scalar(true)), static_cast<std::uint8_t>(flavor::to_subclass)));
+  c.properties.push_back(ref("Left", "T_A"));  // an association needs two references
+  c.properties.push_back(ref("Right", "T_A"));
   CHECK(repo.add_class("root/none", c).error().code == errc::invalid_namespace);
   REQUIRE(repo.add_class("root/test", c));
   CHECK(repo.add_class("root/test", c).error().code == errc::already_exists);
@@ -94,4 +113,168 @@ TEST_CASE("class_repository: each inconsistency is refused with its status", "[c
   dup.properties.push_back(prop("P", cim_type::string));
   dup.properties.push_back(prop("p", cim_type::string));
   CHECK(repo.add_class("root/test", dup).error().code == errc::invalid_parameter);
+}
+
+namespace {
+
+// A namespace with a few declarations and a keyed base class.
+void seed(class_repository& repo) {
+  REQUIRE(repo.add_namespace("root/t").has_value());
+  qualifier_decl key;
+  key.name = "Key";
+  key.type = cim_type::boolean;
+  key.scopes = static_cast<std::uint16_t>(scope::property) | static_cast<std::uint16_t>(scope::reference);
+  key.flavors = static_cast<std::uint8_t>(flavor::to_subclass);  // DisableOverride
+  REQUIRE(repo.add_qualifier_decl("root/t", key).has_value());
+  qualifier_decl assoc = key;
+  assoc.name = "Association";
+  assoc.scopes = static_cast<std::uint16_t>(scope::association);
+  REQUIRE(repo.add_qualifier_decl("root/t", assoc).has_value());
+  qualifier_decl maxlen;
+  maxlen.name = "MaxLen";
+  maxlen.type = cim_type::uint32;
+  maxlen.scopes = static_cast<std::uint16_t>(scope::property);
+  REQUIRE(repo.add_qualifier_decl("root/t", maxlen).has_value());
+  class_decl base = cls("T_Base");
+  base.properties.push_back(prop("Id", cim_type::string, true));
+  base.properties.push_back(prop("Size", cim_type::uint32));
+  REQUIRE(repo.add_class("root/t", base).has_value());
+}
+
+}  // namespace
+
+TEST_CASE("class_repository: rejects classes that break DSP0004 rules", "[cimom][class_repository]") {
+  struct row {
+    const char* name;
+    std::function<class_decl()> make;
+    errc code;
+    const char* message;
+  };
+  const std::vector<row> rows = {
+      {"superclass missing", [] { return cls("T_X", "T_Nope"); }, errc::invalid_superclass,
+       "superclass T_Nope of T_X does not exist"},
+      {"redefinition", [] { return cls("t_base"); }, errc::already_exists, "already exists"},
+      {"duplicate property",
+       [] {
+         auto c = cls("T_X");
+         c.properties.push_back(prop("a", cim_type::string));
+         c.properties.push_back(prop("A", cim_type::string));
+         return c;
+       },
+       errc::invalid_parameter, "property A is declared twice in class T_X"},
+      {"key added in a keyed subclass",
+       [] {
+         auto c = cls("T_X", "T_Base");
+         c.properties.push_back(prop("Other", cim_type::string, true));
+         return c;
+       },
+       errc::invalid_parameter, "adds a key to a subclass of T_Base"},
+      {"DisableOverride overridden",
+       [] {
+         auto c = cls("T_X", "T_Base");
+         auto p = prop("Id", cim_type::string);
+         p.qualifiers.set(q("Key", value(scalar(false))));
+         c.properties.push_back(p);
+         return c;
+       },
+       errc::invalid_parameter, "overrides qualifier Key"},
+      {"override changes the type",
+       [] {
+         auto c = cls("T_X", "T_Base");
+         c.properties.push_back(prop("Size", cim_type::uint64));
+         return c;
+       },
+       errc::invalid_parameter, "changes the type of the property inherited from T_Base"},
+      {"Override names nothing",
+       [] {
+         auto c = cls("T_X", "T_Base");
+         auto p = prop("New", cim_type::string);
+         p.qualifiers.set(q("Override", value("Nope")));
+         c.properties.push_back(p);
+         return c;
+       },
+       errc::invalid_parameter, "overrides Nope, which no superclass declares"},
+      {"array key",
+       [] {
+         auto c = cls("T_X");
+         auto p = prop("K", cim_type::string, true);
+         p.is_array = true;
+         c.properties.push_back(p);
+         return c;
+       },
+       errc::invalid_parameter, "is a key and an array"},
+      {"qualifier outside its scope",
+       [] {
+         auto c = cls("T_X");
+         c.qualifiers.set(q("Key", value(scalar(true))));
+         return c;
+       },
+       errc::invalid_parameter, "qualifier Key is not allowed on class T_X"},
+      {"qualifier of the wrong type",
+       [] {
+         auto c = cls("T_X");
+         auto p = prop("S", cim_type::string);
+         p.qualifiers.set(q("MaxLen", value("ten")));
+         c.properties.push_back(p);
+         return c;
+       },
+       errc::invalid_parameter, "has a string value, but it is declared uint32"},
+      {"association with one reference",
+       [] {
+         auto c = cls("T_L");
+         c.qualifiers.set(q("Association", value(scalar(true))));
+         c.properties.push_back(ref("A", "T_Base"));
+         return c;
+       },
+       errc::invalid_parameter, "association T_L has 1 references"},
+      {"duplicate parameter",
+       [] {
+         auto c = cls("T_X");
+         method_decl m;
+         m.name = "Go";
+         parameter_decl a;
+         a.name = "p";
+         m.parameters = {a, a};
+         c.methods.push_back(m);
+         return c;
+       },
+       errc::invalid_parameter, "parameter p is declared twice in method T_X.Go"},
+  };
+  for (const auto& r : rows) {
+    INFO(r.name);
+    class_repository repo;
+    seed(repo);
+    auto added = repo.add_class("root/t", r.make());
+    REQUIRE_FALSE(added.has_value());
+    CHECK(added.error().code == r.code);
+    CHECK_THAT(added.error().description, Catch::Contains(r.message));
+    CHECK(repo.classes("root/t").size() == 1);  // nothing half-added
+  }
+}
+
+TEST_CASE("class_repository: resolves inheritance by flavor", "[cimom][class_repository]") {
+  class_repository repo;
+  seed(repo);
+  class_decl sub = cls("T_Sub", "T_Base");
+  sub.qualifiers.set(q("Note", value("restricted"), 0));
+  auto p = prop("Size", cim_type::uint32);
+  p.qualifiers.set(q("Override", value("Size"), static_cast<std::uint8_t>(flavor::enable_override)));
+  sub.properties.push_back(p);
+  auto added = repo.add_class("root/t", sub);
+  REQUIRE(added.has_value());
+  const class_decl* c = *added;
+  CHECK(c->property("Id")->propagated);
+  CHECK(c->property("Id")->is_key());
+  CHECK(c->property("Id")->class_origin == "T_Base");
+  CHECK_FALSE(c->property("Size")->propagated);
+  CHECK(c->property("Size")->class_origin == "T_Base");
+
+  class_decl subsub = cls("T_SubSub", "T_Sub");
+  auto added2 = repo.add_class("root/t", subsub);
+  REQUIRE(added2.has_value());
+  // Restricted qualifiers stay behind; Override is Restricted here, so not inherited either.
+  CHECK((*added2)->qualifiers.find("Note") == nullptr);
+  CHECK((*added2)->property("Size")->qualifiers.find("Override") == nullptr);
+  CHECK((*added2)->property("Size")->propagated);
+  CHECK(repo.subclasses("root/t", "T_Base", true).size() == 2);
 }
