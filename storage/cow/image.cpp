@@ -1297,6 +1297,8 @@ result<void> image::close() {
     return {};
   }
   m.closed_ = true;
+  // A poisoned image (writable at open, read-only after an error) leaves the disk as it is:
+  // its dirty bit makes the next writable open repair it.
   if (m.writable_) {
     VSNAPD_TRY_VOID(m.flush_locked());
     if (m.dirty_set_) {
@@ -1388,7 +1390,7 @@ result<void> image::write(std::uint64_t offset, std::span<const std::byte> buf) 
     }
   }
   std::unique_lock lock(m.meta_mu_);
-  return m.write_locked(offset, buf);
+  return poison_on_error(m, m.write_locked(offset, buf));
 }
 
 result<void> image::write_zeroes(std::uint64_t offset, std::uint64_t length) {
@@ -1397,7 +1399,7 @@ result<void> image::write_zeroes(std::uint64_t offset, std::uint64_t length) {
   if (offset > m.h_.size || length > m.h_.size - offset) {
     return range_error(m, offset, length);
   }
-  return m.zero_or_discard_locked(offset, length, false);
+  return poison_on_error(m, m.zero_or_discard_locked(offset, length, false));
 }
 
 result<void> image::discard(std::uint64_t offset, std::uint64_t length) {
@@ -1406,7 +1408,7 @@ result<void> image::discard(std::uint64_t offset, std::uint64_t length) {
   if (offset > m.h_.size || length > m.h_.size - offset) {
     return range_error(m, offset, length);
   }
-  return m.zero_or_discard_locked(offset, length, true);
+  return poison_on_error(m, m.zero_or_discard_locked(offset, length, true));
 }
 
 result<void> image::flush() {
@@ -1415,7 +1417,7 @@ result<void> image::flush() {
     return {};
   }
   std::unique_lock lock(m.meta_mu_);
-  return m.flush_locked();
+  return poison_on_error(m, m.flush_locked());
 }
 
 result<block_extent> image::block_status(std::uint64_t offset, std::uint64_t max_length,
@@ -1499,6 +1501,11 @@ result<block_extent> image::block_status(std::uint64_t offset, std::uint64_t max
 result<void> image::resize(std::uint64_t new_size) {
   auto& m = *impl_;
   std::unique_lock lock(m.meta_mu_);
+  return poison_on_error(m, m.resize_locked(new_size));
+}
+
+result<void> image::impl::resize_locked(std::uint64_t new_size) {
+  auto& m = *this;
   new_size = (new_size + 511) & ~511ull;
   if (new_size < m.h_.size) {
     return fail(errc::invalid_argument, "'" + m.name_ + "': shrinking is not supported");
@@ -1536,6 +1543,12 @@ result<void> image::set_backing(const std::string& backing_file,
                                 const std::string& backing_format) {
   auto& m = *impl_;
   std::unique_lock lock(m.meta_mu_);
+  return poison_on_error(m, m.set_backing_locked(backing_file, backing_format));
+}
+
+result<void> image::impl::set_backing_locked(const std::string& backing_file,
+                                             const std::string& backing_format) {
+  auto& m = *this;
   VSNAPD_TRY_VOID(m.mark_dirty());
   if (backing_file.empty() && !backing_format.empty()) {
     return fail(errc::invalid_argument, "a backing format without a backing file");
@@ -1561,7 +1574,10 @@ result<check_report> image::check(check_mode mode) {
   if (mode != check_mode::report && !m.writable_) {
     return fail(errc::read_only, "'" + m.name_ + "' is open read-only; cannot repair");
   }
-  return m.check_locked(mode);
+  if (mode == check_mode::report) {
+    return m.check_locked(mode);
+  }
+  return poison_on_error(m, m.check_locked(mode));
 }
 
 }  // namespace vsnapd::storage

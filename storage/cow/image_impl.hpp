@@ -163,6 +163,12 @@ class image::impl {
   result<void> zero_or_discard_locked(std::uint64_t offset, std::uint64_t length, bool discard);
   result<void> preallocate_locked();
   result<void> grow_l1(std::uint64_t entries);
+  result<void> resize_locked(std::uint64_t new_size);
+  result<void> set_backing_locked(const std::string& file, const std::string& format);
+  result<snapshot_info> create_snapshot_locked(std::string_view name,
+                                               const snapshot_options& opts);
+  result<void> apply_snapshot_locked(std::string_view key);
+  result<void> delete_snapshot_locked(std::string_view key);
 
   // snapshots (snapshot.cpp)
   result<void> load_snapshots();
@@ -177,5 +183,18 @@ class image::impl {
   // check (check.cpp)
   result<check_report> check_locked(check_mode mode);
 };
+
+/// After a failed metadata update the in-memory tables may disagree with the disk, so the
+/// image stops writing for good (FORMAT.md, "Errors"); the next writable open repairs it
+/// through the dirty bit. Caller errors (bad arguments, unknown names) do not count.
+template <class T>
+result<T> poison_on_error(image::impl& m, result<T> r) {
+  if (!r && r.error() != make_error_code(errc::invalid_argument) &&
+      r.error() != make_error_code(errc::not_found) &&
+      r.error() != make_error_code(errc::read_only)) {
+    m.writable_ = false;
+  }
+  return r;
+}
 
 }  // namespace vsnapd::storage

@@ -285,6 +285,12 @@ result<snapshot_info> image::create_snapshot(std::string_view name,
                                              const snapshot_options& opts) {
   auto& m = *impl_;
   std::unique_lock lock(m.meta_mu_);
+  return poison_on_error(m, m.create_snapshot_locked(name, opts));
+}
+
+result<snapshot_info> image::impl::create_snapshot_locked(std::string_view name,
+                                             const snapshot_options& opts) {
+  auto& m = *this;
   if (name.empty() || name.size() > 65535) {
     return fail(errc::invalid_argument, "snapshot name must be 1..65535 bytes");
   }
@@ -364,6 +370,11 @@ result<snapshot_info> image::create_snapshot(std::string_view name,
 result<void> image::apply_snapshot(std::string_view key) {
   auto& m = *impl_;
   std::unique_lock lock(m.meta_mu_);
+  return poison_on_error(m, m.apply_snapshot_locked(key));
+}
+
+result<void> image::impl::apply_snapshot_locked(std::string_view key) {
+  auto& m = *this;
   std::size_t i = m.find_snapshot(key);
   if (i == m.snaps_.size()) {
     return fail(errc::not_found, "'" + m.name_ + "' has no snapshot '" + std::string(key) + "'");
@@ -420,6 +431,11 @@ result<void> image::apply_snapshot(std::string_view key) {
 result<void> image::delete_snapshot(std::string_view key) {
   auto& m = *impl_;
   std::unique_lock lock(m.meta_mu_);
+  return poison_on_error(m, m.delete_snapshot_locked(key));
+}
+
+result<void> image::impl::delete_snapshot_locked(std::string_view key) {
+  auto& m = *this;
   std::size_t i = m.find_snapshot(key);
   if (i == m.snaps_.size()) {
     return fail(errc::not_found, "'" + m.name_ + "' has no snapshot '" + std::string(key) + "'");
