@@ -125,8 +125,9 @@ result<header> parse_header(std::span<const std::byte> b, const std::string& nam
   }
 
   if (h.backing_file_offset != 0) {
-    if (h.backing_file_size > 1023 || h.backing_file_offset > b.size() ||
-        h.backing_file_size > b.size() - h.backing_file_offset) {
+    std::uint64_t end = std::min<std::uint64_t>(b.size(), cs);
+    if (h.backing_file_size > 1023 || h.backing_file_offset > end ||
+        h.backing_file_size > end - h.backing_file_offset) {
       return bad("backing file name at " + hex(h.backing_file_offset) + " (" +
                  std::to_string(h.backing_file_size) + " bytes) is outside the header cluster");
     }
