@@ -109,7 +109,7 @@ result<std::byte*> image::impl::rb_get(std::uint64_t offset, bool load) {
   if (s.offset != 0 && s.dirty) {
     // A refcount block may reach the disk early: increments before references are always
     // safe (R1), and decrements are only applied to the cache once they are safe (R2).
-    VSNAPD_TRY_VOID(f_->write_at(s.offset, {rbc_.data(i), cs_}));
+    VSNAPD_TRY_VOID(write_file(s.offset, {rbc_.data(i), cs_}));
   }
   if (s.offset != 0) {
     rbc_.index.erase(s.offset);
@@ -130,7 +130,7 @@ result<void> image::impl::write_dirty_refblocks() {
   for (std::size_t i = 0; i < rbc_.slots.size(); ++i) {
     auto& s = rbc_.slots[i];
     if (s.offset != 0 && s.dirty) {
-      VSNAPD_TRY_VOID(f_->write_at(s.offset, {rbc_.data(i), cs_}));
+      VSNAPD_TRY_VOID(write_file(s.offset, {rbc_.data(i), cs_}));
       s.dirty = false;
     }
   }
@@ -144,7 +144,7 @@ result<void> image::impl::write_l2_slot(std::size_t i) {
   VSNAPD_TRY_VOID(write_dirty_refblocks());
   VSNAPD_TRY_VOID(f_->flush());
   need_barrier_ = false;
-  VSNAPD_TRY_VOID(f_->write_at(s.offset, {l2c_.data(i), cs_}));
+  VSNAPD_TRY_VOID(write_file(s.offset, {l2c_.data(i), cs_}));
   s.dirty = false;
   return {};
 }
@@ -276,13 +276,13 @@ result<void> image::impl::ensure_refblock(std::uint64_t cluster) {
   std::memset(block.get(), 0, cs_);
   rc_store(block.get(), at - first, rc_bits_, 1);
   std::uint64_t off = at << cb_;
-  VSNAPD_TRY_VOID(f_->write_at(off, {block.get(), cs_}));
+  VSNAPD_TRY_VOID(write_file(off, {block.get(), cs_}));
   host_end_ = std::max(host_end_, off + cs_);
   // Barrier R3: the new block's contents are durable before the table points to it.
   VSNAPD_TRY_VOID(f_->flush());
   std::byte e[8];
   store_be64(e, off);
-  VSNAPD_TRY_VOID(f_->write_at(h_.refcount_table_offset + ti * 8, e));
+  VSNAPD_TRY_VOID(write_file(h_.refcount_table_offset + ti * 8, e));
   // Barrier R3: the table entry is durable before any refcount in the block matters (the
   // caller's reference is written only after the next refcount barrier anyway).
   VSNAPD_TRY_VOID(f_->flush());
@@ -333,7 +333,7 @@ result<void> image::impl::grow_refcount_table(std::uint64_t min_entries) {
         rc_store(block.get(), c % rpb_, rc_bits_, 1);
       }
     }
-    VSNAPD_TRY_VOID(f_->write_at(nrt[ti], {block.get(), cs_}));
+    VSNAPD_TRY_VOID(write_file(nrt[ti], {block.get(), cs_}));
   }
   // New clusters covered by existing blocks get their refcount through the cache.
   rt_.swap(nrt);  // temporarily, so set_refcount sees the new blocks
@@ -357,14 +357,14 @@ result<void> image::impl::grow_refcount_table(std::uint64_t min_entries) {
     std::lock_guard lock(cache_mu_);
     VSNAPD_TRY_VOID(write_dirty_refblocks());
   }
-  VSNAPD_TRY_VOID(f_->write_at(e << cb_, {table.get(), t_clusters << cb_}));
+  VSNAPD_TRY_VOID(write_file(e << cb_, {table.get(), t_clusters << cb_}));
   host_end_ = std::max(host_end_, end << cb_);
   // Barrier R3: new blocks and table are durable before the header switches to them.
   VSNAPD_TRY_VOID(f_->flush());
   std::byte hdr[12];
   store_be64(hdr, e << cb_);
   store_be32(hdr + 8, static_cast<std::uint32_t>(t_clusters));
-  VSNAPD_TRY_VOID(f_->write_at(off_refcount_table_offset, hdr));
+  VSNAPD_TRY_VOID(write_file(off_refcount_table_offset, hdr));
   // Barrier R3: the header points to the new table before the old one is released.
   VSNAPD_TRY_VOID(f_->flush());
   std::uint64_t old_off = h_.refcount_table_offset;
@@ -533,13 +533,13 @@ result<void> image::impl::set_l2_entry(std::uint64_t gc, std::uint64_t entry) {
 // ===================================================================== durability
 
 result<void> image::impl::write_header_field(std::size_t offset, std::span<const std::byte> b) {
-  return f_->write_at(offset, b);
+  return write_file(offset, b);
 }
 
 result<void> image::impl::write_full_header() {
   auto bytes = VSNAPD_TRY(serialize_header(h_));
   // Never write past the first cluster: the header owns exactly cluster 0.
-  return f_->write_at(0, bytes);
+  return write_file(0, bytes);
 }
 
 result<void> image::impl::mark_dirty() {
@@ -588,7 +588,7 @@ result<void> image::impl::flush_locked() {
     for (std::size_t i = 0; i < l2c_.slots.size(); ++i) {
       auto& s = l2c_.slots[i];
       if (s.offset != 0 && s.dirty) {
-        VSNAPD_TRY_VOID(f_->write_at(s.offset, {l2c_.data(i), cs_}));
+        VSNAPD_TRY_VOID(write_file(s.offset, {l2c_.data(i), cs_}));
         s.dirty = false;
       }
     }
@@ -601,7 +601,7 @@ result<void> image::impl::flush_locked() {
     std::byte e[8];
     for (std::uint32_t i : l1_dirty_) {
       store_be64(e, l1_[i]);
-      VSNAPD_TRY_VOID(f_->write_at(h_.l1_table_offset + std::uint64_t{i} * 8, e));
+      VSNAPD_TRY_VOID(write_file(h_.l1_table_offset + std::uint64_t{i} * 8, e));
     }
     l1_dirty_.clear();
   }
@@ -758,7 +758,7 @@ result<void> image::impl::write_locked(std::uint64_t offset, std::span<const std
     std::uint64_t e = VSNAPD_TRY(l2_entry(gc));
     bool l2_owned = (l1_[l1i] & oflag_copied) != 0;
     if (l2_owned && is_normal(e) && !is_zero(e) && (e & oflag_copied)) {
-      VSNAPD_TRY_VOID(f_->write_at((e & l2_offset_mask) + in, buf.subspan(pos, n)));
+      VSNAPD_TRY_VOID(write_file((e & l2_offset_mask) + in, buf.subspan(pos, n)));
       need_barrier_ = true;
       pos += n;
       continue;
@@ -772,8 +772,13 @@ result<void> image::impl::write_locked(std::uint64_t offset, std::span<const std
     } else {
       host = VSNAPD_TRY(alloc_clusters(1));
     }
-    if (n == cs_) {
-      VSNAPD_TRY_VOID(f_->write_at(host, buf.subspan(pos, n)));
+    // A fresh cluster past everything ever written reads as zero already: when the guest saw
+    // zeros there before, only the new bytes need writing.
+    bool was_zero = (e == 0 && h_.backing_file.empty()) ||
+                    (is_zero(e) && (e & l2_offset_mask) == 0) || reuse;
+    bool fresh = host >= written_end_.load(std::memory_order_relaxed) && !reuse;
+    if (n == cs_ || (was_zero && fresh)) {
+      VSNAPD_TRY_VOID(write_file(host + in, buf.subspan(pos, n)));
     } else {
       if (!cluster) {
         cluster = make_buf(cs_);
@@ -784,7 +789,7 @@ result<void> image::impl::write_locked(std::uint64_t offset, std::span<const std
         VSNAPD_TRY_VOID(read_cluster_old(gc, e, cluster.get()));
       }
       std::memcpy(cluster.get() + in, buf.data() + pos, n);
-      VSNAPD_TRY_VOID(f_->write_at(host, {cluster.get(), cs_}));
+      VSNAPD_TRY_VOID(write_file(host, {cluster.get(), cs_}));
     }
     need_barrier_ = true;
     VSNAPD_TRY_VOID(set_l2_entry(gc, host | oflag_copied));
@@ -884,7 +889,7 @@ result<void> image::impl::grow_l1(std::uint64_t entries) {
     std::lock_guard cl(cache_mu_);
     VSNAPD_TRY_VOID(write_dirty_refblocks());
   }
-  VSNAPD_TRY_VOID(f_->write_at(off, t));
+  VSNAPD_TRY_VOID(write_file(off, t));
   // Barrier L1: the new L1 and its refcount are durable before the header switches to it.
   VSNAPD_TRY_VOID(f_->flush());
   std::byte hdr[12];
@@ -1194,7 +1199,9 @@ result<std::unique_ptr<image>> open_chain(std::unique_ptr<file> f, const std::st
   m->l2_bits_ = h.cluster_bits - 3;
   m->rc_bits_ = 1u << h.refcount_order;
   m->rpb_ = (m->cs_ * 8) / m->rc_bits_;
-  m->host_end_ = std::max<std::uint64_t>(fsize, m->cs_);
+  // Round up: the last data cluster may be written only in part (see write_locked).
+  m->host_end_ = std::max<std::uint64_t>((fsize + m->cs_ - 1) & ~(m->cs_ - 1), m->cs_);
+  m->written_end_ = fsize;
   m->alloc_hint_ = 1;
   if (m->cb_ < 12) {
     // 512 B..2 KiB clusters are legal but we keep tables cluster-sized and aligned for
@@ -1386,7 +1393,7 @@ result<void> image::write(std::uint64_t offset, std::span<const std::byte> buf) 
       return {};
     }
     if (fast && contiguous) {
-      return m.f_->write_at(host0 + (offset & (m.cs_ - 1)), buf);
+      return m.write_file(host0 + (offset & (m.cs_ - 1)), buf);
     }
   }
   std::unique_lock lock(m.meta_mu_);
@@ -1560,7 +1567,7 @@ result<void> image::impl::set_backing_locked(const std::string& backing_file,
   h.backing_file_offset = 0;
   h.backing_file_size = 0;
   auto bytes = VSNAPD_TRY(serialize_header(h));
-  VSNAPD_TRY_VOID(m.f_->write_at(0, bytes));
+  VSNAPD_TRY_VOID(m.write_file(0, bytes));
   // Barrier H: the new backing name is durable before anything is written that relies on it.
   VSNAPD_TRY_VOID(m.f_->flush());
   m.h_ = h;

@@ -6,6 +6,7 @@
 #include "storage/cow/image.hpp"
 #include "storage/errc.hpp"
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -96,6 +97,9 @@ class image::impl {
   // only after the removal is durable (FORMAT.md, invariant R2).
   std::vector<std::pair<std::uint64_t, std::uint64_t>> pending_free_;
   bool need_barrier_ = false;             // guest data written since the last fsync
+  // One past the highest byte ever written to the file: clusters at or above it read as
+  // zero without being written, which saves the zero-fill of a fresh cluster's COW.
+  std::atomic<std::uint64_t> written_end_{0};
 
   // ---- caches (guarded by cache_mu_, which nests inside meta_mu_) ----
   mutable std::mutex cache_mu_;
@@ -145,6 +149,15 @@ class image::impl {
   result<void> set_l2_entry(std::uint64_t guest_cluster, std::uint64_t entry);  // exclusive
   result<std::uint64_t> writable_l2(std::uint64_t l1_index);  // COW/allocate, returns offset
   result<void> load_l2_copy(std::uint64_t offset, std::vector<std::uint64_t>& out);
+
+  // every write to the image file goes through here (keeps written_end_)
+  result<void> write_file(std::uint64_t offset, std::span<const std::byte> b) {
+    std::uint64_t end = offset + b.size();
+    std::uint64_t cur = written_end_.load(std::memory_order_relaxed);
+    while (cur < end && !written_end_.compare_exchange_weak(cur, end)) {
+    }
+    return f_->write_at(offset, b);
+  }
 
   // durability
   result<void> mark_dirty();

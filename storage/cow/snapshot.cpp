@@ -145,7 +145,7 @@ result<void> image::impl::write_snapshot_table(std::vector<detail::snapshot_entr
     std::uint64_t clusters = (bytes.size() + cs_ - 1) >> cb_;
     off = VSNAPD_TRY(alloc_clusters(clusters));
     bytes.resize(clusters << cb_);
-    VSNAPD_TRY_VOID(f_->write_at(off, bytes));
+    VSNAPD_TRY_VOID(write_file(off, bytes));
   }
   {
     std::lock_guard lock(cache_mu_);
@@ -321,7 +321,7 @@ result<snapshot_info> image::impl::create_snapshot_locked(std::string_view name,
     for (std::size_t i = 0; i < m.l1_.size(); ++i) {
       store_be64(t.data() + i * 8, m.l1_[i]);
     }
-    VSNAPD_TRY_VOID(m.f_->write_at(l1_copy, t));
+    VSNAPD_TRY_VOID(m.write_file(l1_copy, t));
   }
   detail::snapshot_entry row;
   std::uint64_t max_id = 0;
@@ -397,7 +397,7 @@ result<void> image::impl::apply_snapshot_locked(std::string_view key) {
   for (std::size_t k = 0; k < sl1.size(); ++k) {
     store_be64(t.data() + k * 8, sl1[k]);
   }
-  VSNAPD_TRY_VOID(m.f_->write_at(off, t));
+  VSNAPD_TRY_VOID(m.write_file(off, t));
   {
     std::lock_guard cl(m.cache_mu_);
     VSNAPD_TRY_VOID(m.write_dirty_refblocks());
