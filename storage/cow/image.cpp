@@ -239,8 +239,10 @@ result<void> image::impl::update_refcount(std::uint64_t cluster, std::int64_t de
     return corrupt("refcount of cluster " + std::to_string(cluster) + " would drop below 0");
   }
   if (delta > 0 && max - cur < static_cast<std::uint64_t>(delta)) {
-    return fail(errc::invalid_argument, "'" + name_ + "': refcount of cluster " +
-                                            std::to_string(cluster) + " would overflow");
+    // Not a caller error: the operation is half done, so this must poison the image.
+    return fail(errc::unsupported_feature,
+                "'" + name_ + "': refcount of cluster " + std::to_string(cluster) +
+                    " would exceed the image's " + std::to_string(rc_bits_) + "-bit refcounts");
   }
   std::uint64_t v = cur + static_cast<std::uint64_t>(delta);
   VSNAPD_TRY_VOID(set_refcount(cluster, v));

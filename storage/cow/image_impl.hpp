@@ -75,8 +75,8 @@ class image::impl {
   std::uint32_t l2_bits_ = 13;     // log2(entries per L2 table)
   std::uint64_t rpb_ = 32768;      // refcounts per refcount block
   std::uint32_t rc_bits_ = 16;     // bits per refcount
-  bool writable_ = false;
-  bool closed_ = false;
+  std::atomic<bool> writable_{false};  // read by the lock-free fast path, cleared by poisoning
+  std::atomic<bool> closed_{false};
   bool dirty_set_ = false;         // our dirty bit is on disk
 
   // ---- chain ----

@@ -81,7 +81,7 @@ result<void> mem_file::read_at(std::uint64_t offset, std::span<std::byte> buf) {
   }
   const auto& d = disk_->data_;
   std::fill(buf.begin(), buf.end(), std::byte{0});
-  if (offset < d.size()) {
+  if (offset < d.size() && !buf.empty()) {
     std::size_t n = std::min<std::uint64_t>(buf.size(), d.size() - offset);
     std::memcpy(buf.data(), d.data() + offset, n);
   }

@@ -421,3 +421,106 @@ TEST_CASE("image: O_DIRECT files read and write aligned and unaligned requests",
   std::string out;
   CHECK(qemu_check(p, &out) == 0);
 }
+
+TEST_CASE("image: qemu-img images with other refcount widths and version 2",
+          "[storage][image]") {
+  temp_dir d;
+  for (const char* opts : {"refcount_bits=1", "refcount_bits=8", "refcount_bits=64",
+                           "compat=0.10", "cluster_size=2M", "refcount_bits=2,cluster_size=4k"}) {
+    DYNAMIC_SECTION(opts) {
+      std::string p = d.file("w.qcow2");
+      std::string out;
+      REQUIRE(run(std::string("qemu-img create -q -f qcow2 -o ") + opts + " '" + p + "' 16M",
+                  &out) == 0);
+      auto expect = std::vector<std::byte>(16 * mib);
+      {
+        auto img = open_rw(p);
+        for (std::uint64_t off : {std::uint64_t{0}, 5 * mib + 3, 12 * mib}) {
+          auto data = make_pattern(off, off, 300000);
+          must(img->write(off, data));
+          std::memcpy(expect.data() + off, data.data(), data.size());
+        }
+        if (std::string(opts) == "refcount_bits=1") {
+          // A shared cluster needs a refcount of 2, which one bit cannot hold (QEMU refuses
+          // too); the image turns read-only and a reopen repairs the half-done snapshot.
+          CHECK(img->create_snapshot("a").error() ==
+                make_error_code(errc::unsupported_feature));
+          CHECK(!img->writable());
+          img.reset();
+          img = open_rw(p);
+        } else {
+          must(img->create_snapshot("a"));
+          must(img->write(0, make_pattern(9, 0, 100000)));
+          must(img->apply_snapshot("a"));
+        }
+        must(img->discard(6 * mib, 4 * mib));
+        std::memset(expect.data() + 6 * mib, 0, 4 * mib);
+        std::vector<std::byte> back(16 * mib);
+        must(img->read(0, back));
+        CHECK(back == expect);
+        must(img->close());
+      }
+      INFO(out);
+      CHECK(qemu_check(p, &out) == 0);
+      write_raw_file(d.file("w.raw"), expect);
+      CHECK(run("qemu-img compare -q -F raw '" + p + "' '" + d.file("w.raw") + "'", &out) == 0);
+    }
+  }
+}
+
+TEST_CASE("image: check reports and repairs leaks and refcounts that are too low",
+          "[storage][image][check]") {
+  temp_dir d;
+  std::string p = d.file("chk.qcow2");
+  make_image(p, false, 4 * mib);
+  {
+    auto img = open_rw(p);
+    must(img->write(0, make_pattern(1, 0, 3 * 65536)));
+    must(img->write(3 * 65536, make_pattern(2, 0, 3 * 65536)));
+    must(img->discard(3 * 65536, 3 * 65536));  // host clusters 8..10 become free
+    must(img->close());
+  }
+  std::string out;
+  REQUIRE(run("qemu-img check --output=json '" + p + "'", &out) == 0);
+  // Damage refcounts with qemu-io's raw view of the file: cluster 4 (data) to 0 (too low),
+  // and cluster 10 (free) to 1 (a leak). The refcount block is the third cluster.
+  auto poke = [&](std::uint64_t cluster, int value) {
+    std::uint64_t off = 2 * 65536 + cluster * 2;
+    char cmd[256];
+    std::snprintf(cmd, sizeof cmd, "qemu-io -f raw -c 'write -P %d %llu 1' -c 'write -P 0 %llu 1' '%s'",
+                  value, static_cast<unsigned long long>(off + 1),
+                  static_cast<unsigned long long>(off), p.c_str());
+    REQUIRE(run(cmd, &out) == 0);
+  };
+  poke(4, 0);
+  poke(10, 1);
+  CHECK(qemu_check(p, &out) == 2);
+  {
+    auto img = open_ro(p);
+    auto rep = must(img->check(check_mode::report));
+    CHECK(rep.leaks == 1);
+    CHECK(rep.corruptions >= 1);
+    CHECK(rep.to_json().find("\"leaks\": 1") != std::string::npos);
+    CHECK(rep.to_text().find("Leaked cluster 10 refcount=1 reference=0") != std::string::npos);
+    CHECK(rep.to_text().find("ERROR cluster 4 refcount=0 reference=1") != std::string::npos);
+    CHECK(img->check(check_mode::repair_all).error() == make_error_code(errc::read_only));
+  }
+  {
+    open_options o;
+    o.writable = true;
+    auto img = must(image::open(p, o));
+    auto rep = must(img->check(check_mode::repair_all));
+    CHECK(rep.leaks_fixed == 1);
+    CHECK(rep.corruptions_fixed >= 1);
+    CHECK(rep.clean());
+    auto again = must(img->check(check_mode::report));
+    CHECK(again.clean());
+    must(img->close());
+  }
+  CHECK(qemu_check(p, &out) == 0);
+  INFO(out);
+  auto img = open_ro(p);
+  std::vector<std::byte> back(3 * 65536);
+  must(img->read(0, back));
+  CHECK(back == make_pattern(1, 0, 3 * 65536));
+}
