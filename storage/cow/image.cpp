@@ -143,7 +143,6 @@ result<void> image::impl::write_l2_slot(std::size_t i) {
   // in them, are durable before the table that references them is written.
   VSNAPD_TRY_VOID(write_dirty_refblocks());
   VSNAPD_TRY_VOID(f_->flush());
-  need_barrier_ = false;
   VSNAPD_TRY_VOID(write_file(s.offset, {l2c_.data(i), cs_}));
   s.dirty = false;
   return {};
@@ -152,6 +151,10 @@ result<void> image::impl::write_l2_slot(std::size_t i) {
 result<std::byte*> image::impl::l2_get(std::uint64_t offset, bool load) {
   std::size_t i = l2c_.find(offset);
   if (i != detail::table_cache::npos) {
+    if (!load) {
+      // A freshly allocated table: whatever was cached at this offset is history.
+      std::memset(l2c_.data(i), 0, cs_);
+    }
     return l2c_.data(i);
   }
   i = l2c_.victim();
@@ -581,8 +584,7 @@ result<void> image::impl::flush_locked() {
         VSNAPD_TRY_VOID(write_dirty_refblocks());
       }
       VSNAPD_TRY_VOID(f_->flush());
-      need_barrier_ = false;
-      return {};
+          return {};
     }
     // Barrier R1/D1: refcount increments and guest data are durable before any L2 or L1
     // entry that references them.
@@ -609,7 +611,6 @@ result<void> image::impl::flush_locked() {
   }
   // Barrier R2: removed references are durable before their clusters' refcounts drop.
   VSNAPD_TRY_VOID(f_->flush());
-  need_barrier_ = false;
   if (!pending_free_.empty()) {
     auto frees = std::move(pending_free_);
     pending_free_.clear();
@@ -761,8 +762,7 @@ result<void> image::impl::write_locked(std::uint64_t offset, std::span<const std
     bool l2_owned = (l1_[l1i] & oflag_copied) != 0;
     if (l2_owned && is_normal(e) && !is_zero(e) && (e & oflag_copied)) {
       VSNAPD_TRY_VOID(write_file((e & l2_offset_mask) + in, buf.subspan(pos, n)));
-      need_barrier_ = true;
-      pos += n;
+        pos += n;
       continue;
     }
     // Copy-on-write: build the whole new cluster, write it to a fresh place, then point the
@@ -793,7 +793,6 @@ result<void> image::impl::write_locked(std::uint64_t offset, std::span<const std
       std::memcpy(cluster.get() + in, buf.data() + pos, n);
       VSNAPD_TRY_VOID(write_file(host, {cluster.get(), cs_}));
     }
-    need_barrier_ = true;
     VSNAPD_TRY_VOID(set_l2_entry(gc, host | oflag_copied));
     if (!reuse) {
       free_entry_later(e);

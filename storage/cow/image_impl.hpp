@@ -96,7 +96,6 @@ class image::impl {
   // Host byte ranges whose references were removed in cached tables: their refcounts drop
   // only after the removal is durable (FORMAT.md, invariant R2).
   std::vector<std::pair<std::uint64_t, std::uint64_t>> pending_free_;
-  bool need_barrier_ = false;             // guest data written since the last fsync
   // One past the highest byte ever written to the file: clusters at or above it read as
   // zero without being written, which saves the zero-fill of a fresh cluster's COW.
   std::atomic<std::uint64_t> written_end_{0};
