@@ -1,8 +1,8 @@
 #include "storage/cow/format.hpp"
 
-#include "storage/errc.hpp"
-
 #include <cstring>
+
+#include "storage/errc.hpp"
 
 namespace vsnapd::storage::qcow2 {
 
@@ -175,9 +175,8 @@ result<std::vector<std::byte>> serialize_header(const header& h) {
   };
   bool ok = true;
   if (!h.backing_format.empty()) {
-    ok = put_ext(ext_backing_format,
-                 {reinterpret_cast<const std::byte*>(h.backing_format.data()),
-                  h.backing_format.size()});
+    ok = put_ext(ext_backing_format, {reinterpret_cast<const std::byte*>(h.backing_format.data()),
+                                      h.backing_format.size()});
   }
   for (const auto& e : h.other_extensions) {
     ok = ok && put_ext(e.type, e.data);

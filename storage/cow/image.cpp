@@ -1,12 +1,6 @@
 // The qcow2 engine: open/create, the L2 and refcount caches, allocation, guest I/O, flush.
 // Every fsync below is a barrier named after the invariant in FORMAT.md it protects.
 
-#include "storage/cow/image_impl.hpp"
-
-#include "common/assert.hpp"
-#include "common/log.hpp"
-#include "storage/posix_file.hpp"
-
 #include <zlib.h>
 
 #include <algorithm>
@@ -15,6 +9,11 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+
+#include "common/assert.hpp"
+#include "common/log.hpp"
+#include "storage/cow/image_impl.hpp"
+#include "storage/posix_file.hpp"
 
 namespace vsnapd::storage {
 
@@ -42,9 +41,15 @@ aligned_buf make_buf(std::size_t n) {
   return aligned_buf(static_cast<std::byte*>(p));
 }
 
-bool is_normal(std::uint64_t e) { return (e & oflag_compressed) == 0 && (e & l2_offset_mask); }
-bool is_compressed(std::uint64_t e) { return (e & oflag_compressed) != 0; }
-bool is_zero(std::uint64_t e) { return (e & oflag_compressed) == 0 && (e & oflag_zero); }
+bool is_normal(std::uint64_t e) {
+  return (e & oflag_compressed) == 0 && (e & l2_offset_mask);
+}
+bool is_compressed(std::uint64_t e) {
+  return (e & oflag_compressed) != 0;
+}
+bool is_zero(std::uint64_t e) {
+  return (e & oflag_compressed) == 0 && (e & oflag_zero);
+}
 
 }  // namespace
 
@@ -475,14 +480,17 @@ result<std::uint64_t> image::impl::l2_entry_in(const std::vector<std::uint64_t>&
   } else if ((e & l2_offset_mask) != 0) {
     std::uint64_t off = e & l2_offset_mask;
     if ((off & (cs_ - 1)) != 0 || off + cs_ > host_end_ || off == 0) {
-      return corrupt("L2 entry " + hex(e) + " of table " + hex(l2off) + " points outside "
+      return corrupt("L2 entry " + hex(e) + " of table " + hex(l2off) +
+                     " points outside "
                      "the file or is not cluster aligned");
     }
   }
   return e;
 }
 
-result<std::uint64_t> image::impl::l2_entry(std::uint64_t gc) { return l2_entry_in(l1_, gc); }
+result<std::uint64_t> image::impl::l2_entry(std::uint64_t gc) {
+  return l2_entry_in(l1_, gc);
+}
 
 result<void> image::impl::load_l2_copy(std::uint64_t offset, std::vector<std::uint64_t>& out) {
   std::lock_guard lock(cache_mu_);
@@ -584,7 +592,7 @@ result<void> image::impl::flush_locked() {
         VSNAPD_TRY_VOID(write_dirty_refblocks());
       }
       VSNAPD_TRY_VOID(f_->flush());
-          return {};
+      return {};
     }
     // Barrier R1/D1: refcount increments and guest data are durable before any L2 or L1
     // entry that references them.
@@ -678,8 +686,7 @@ result<void> image::impl::read_compressed(std::uint64_t entry, std::byte* out) {
   return {};
 }
 
-result<void> image::impl::read_cluster_old(std::uint64_t gc, std::uint64_t entry,
-                                           std::byte* out) {
+result<void> image::impl::read_cluster_old(std::uint64_t gc, std::uint64_t entry, std::byte* out) {
   if (is_compressed(entry)) {
     return read_compressed(entry, out);
   }
@@ -762,7 +769,7 @@ result<void> image::impl::write_locked(std::uint64_t offset, std::span<const std
     bool l2_owned = (l1_[l1i] & oflag_copied) != 0;
     if (l2_owned && is_normal(e) && !is_zero(e) && (e & oflag_copied)) {
       VSNAPD_TRY_VOID(write_file((e & l2_offset_mask) + in, buf.subspan(pos, n)));
-        pos += n;
+      pos += n;
       continue;
     }
     // Copy-on-write: build the whole new cluster, write it to a fresh place, then point the
@@ -776,8 +783,8 @@ result<void> image::impl::write_locked(std::uint64_t offset, std::span<const std
     }
     // A fresh cluster past everything ever written reads as zero already: when the guest saw
     // zeros there before, only the new bytes need writing.
-    bool was_zero = (e == 0 && h_.backing_file.empty()) ||
-                    (is_zero(e) && (e & l2_offset_mask) == 0) || reuse;
+    bool was_zero =
+        (e == 0 && h_.backing_file.empty()) || (is_zero(e) && (e & l2_offset_mask) == 0) || reuse;
     bool fresh = host >= written_end_.load(std::memory_order_relaxed) && !reuse;
     if (n == cs_ || (was_zero && fresh)) {
       VSNAPD_TRY_VOID(write_file(host + in, buf.subspan(pos, n)));
@@ -1133,8 +1140,8 @@ result<void> check_ranges(image::impl& m, std::uint64_t file_size) {
   std::vector<range> rs;
   rs.push_back({0, m.cs_, "header"});
   rs.push_back({m.h_.l1_table_offset, std::uint64_t{m.h_.l1_size} * 8, "active L1 table"});
-  rs.push_back({m.h_.refcount_table_offset, std::uint64_t{m.h_.refcount_table_clusters}
-                                                << m.cb_, "refcount table"});
+  rs.push_back({m.h_.refcount_table_offset, std::uint64_t{m.h_.refcount_table_clusters} << m.cb_,
+                "refcount table"});
   for (const auto& r : rs) {
     if (r.len == 0) {
       continue;
@@ -1183,16 +1190,17 @@ result<std::unique_ptr<image>> open_chain(std::unique_ptr<file> f, const std::st
     return unsupported("extended L2 entries (subclusters)");
   }
   if (h.compression_type != 0) {
-    return unsupported(h.compression_type == 1 ? std::string("zstd compression")
-                                               : "compression type " +
-                                                     std::to_string(h.compression_type));
+    return unsupported(h.compression_type == 1
+                           ? std::string("zstd compression")
+                           : "compression type " + std::to_string(h.compression_type));
   }
   std::uint64_t unknown = h.incompatible_features & ~(incompat_known | incompat_compression);
   if (unknown != 0) {
     return unsupported("incompatible feature bits " + hex(unknown));
   }
   if ((h.incompatible_features & incompat_corrupt) && opts.writable) {
-    return fail(errc::corrupt_image, "'" + name + "' is marked corrupt; repair it with "
+    return fail(errc::corrupt_image, "'" + name +
+                                         "' is marked corrupt; repair it with "
                                          "'qemu-img check -r all' (read-only open is allowed)");
   }
   m->cb_ = h.cluster_bits;
@@ -1265,8 +1273,7 @@ result<std::unique_ptr<image>> open_chain(std::unique_ptr<file> f, const std::st
 
 }  // namespace
 
-result<std::vector<std::uint64_t>> image::impl::load_l1(std::uint64_t offset,
-                                                        std::uint32_t size) {
+result<std::vector<std::uint64_t>> image::impl::load_l1(std::uint64_t offset, std::uint32_t size) {
   if (std::uint64_t{size} * 8 > max_l1_bytes || (offset & (cs_ - 1)) != 0 ||
       (size != 0 && offset == 0)) {
     return corrupt("L1 table at " + hex(offset) + " with " + std::to_string(size) +
@@ -1329,18 +1336,32 @@ std::uint64_t image::virtual_size() const {
   std::shared_lock lock(impl_->meta_mu_);
   return impl_->h_.size;
 }
-std::uint32_t image::cluster_size() const { return static_cast<std::uint32_t>(impl_->cs_); }
-std::uint32_t image::version() const { return impl_->h_.version; }
-const std::string& image::name() const { return impl_->name_; }
-const std::string& image::backing_file() const { return impl_->h_.backing_file; }
-const std::string& image::backing_format() const { return impl_->h_.backing_format; }
-image* image::backing() const { return impl_->backing_.get(); }
-bool image::writable() const { return impl_->writable_ && !impl_->closed_; }
+std::uint32_t image::cluster_size() const {
+  return static_cast<std::uint32_t>(impl_->cs_);
+}
+std::uint32_t image::version() const {
+  return impl_->h_.version;
+}
+const std::string& image::name() const {
+  return impl_->name_;
+}
+const std::string& image::backing_file() const {
+  return impl_->h_.backing_file;
+}
+const std::string& image::backing_format() const {
+  return impl_->h_.backing_format;
+}
+image* image::backing() const {
+  return impl_->backing_.get();
+}
+bool image::writable() const {
+  return impl_->writable_ && !impl_->closed_;
+}
 
 namespace {
 error_code range_error(const image::impl& m, std::uint64_t offset, std::uint64_t len) {
-  return fail(errc::invalid_argument, "'" + m.name_ + "': range " + std::to_string(offset) +
-                                          "+" + std::to_string(len) + " is beyond the " +
+  return fail(errc::invalid_argument, "'" + m.name_ + "': range " + std::to_string(offset) + "+" +
+                                          std::to_string(len) + " is beyond the " +
                                           std::to_string(m.h_.size) + "-byte disk");
 }
 }  // namespace
@@ -1487,8 +1508,8 @@ result<block_extent> image::block_status(std::uint64_t offset, std::uint64_t max
         x.state = block_state::zero;
         x.depth = 1;
       } else {
-        auto b = VSNAPD_TRY(m.backing_->block_status(offset, std::min(x.length, bsize - offset),
-                                                     true));
+        auto b =
+            VSNAPD_TRY(m.backing_->block_status(offset, std::min(x.length, bsize - offset), true));
         b.depth += 1;
         return b;
       }

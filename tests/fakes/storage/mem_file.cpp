@@ -1,9 +1,9 @@
 #include "tests/fakes/storage/mem_file.hpp"
 
-#include "storage/errc.hpp"
-
 #include <algorithm>
 #include <cstring>
+
+#include "storage/errc.hpp"
 
 namespace vsnapd::storage::fakes {
 

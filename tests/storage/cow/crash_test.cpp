@@ -3,15 +3,15 @@
 // (repairing through the dirty bit), have no corruption, and keep every flushed byte and
 // every committed snapshot.
 
-#include "storage/cow/image.hpp"
-#include "tests/fakes/storage/mem_file.hpp"
-#include "tests/storage/cow/test_util.hpp"
-
 #include <cstring>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <optional>
+
+#include "storage/cow/image.hpp"
+#include "tests/fakes/storage/mem_file.hpp"
+#include "tests/storage/cow/test_util.hpp"
 
 using namespace vsnapd::storage;
 using namespace vsnapd::storage::test;
@@ -29,7 +29,7 @@ struct expectation {
   std::vector<std::byte> committed = std::vector<std::byte>(disk_size);
   std::vector<char> touched = std::vector<char>(disk_size);  // changed since the last commit
   std::vector<std::byte> current = std::vector<std::byte>(disk_size);
-  std::map<std::string, std::vector<std::byte>> snaps;       // committed snapshots
+  std::map<std::string, std::vector<std::byte>> snaps;  // committed snapshots
   std::optional<std::pair<std::string, std::vector<std::byte>>> pending_snap;
   std::map<std::string, std::vector<std::byte>> deleting;  // delete issued, not acknowledged
 
@@ -70,38 +70,49 @@ void workload(image& img, expectation& e) {
     e.write(off, d);  // in flight from now on: a failed write may have landed in part
     return static_cast<bool>(img.write(off, d));
   };
-  if (!w(0, 3 * cluster + 100, 1) || !w(200000, 5000, 2) || !step(img.flush())) return;
+  if (!w(0, 3 * cluster + 100, 1) || !w(200000, 5000, 2) || !step(img.flush()))
+    return;
   e.commit();
-  if (!w(cluster + 7, 2 * cluster, 3) || !w(600000, 70000, 4)) return;
+  if (!w(cluster + 7, 2 * cluster, 3) || !w(600000, 70000, 4))
+    return;
   {
     std::uint64_t a = 200000 / cluster * cluster;
     std::vector<std::byte> z(2 * cluster);
     e.write(a, z);
   }
-  if (!img.discard(200000 / cluster * cluster, 2 * cluster)) return;
-  if (!step(img.flush())) return;
+  if (!img.discard(200000 / cluster * cluster, 2 * cluster))
+    return;
+  if (!step(img.flush()))
+    return;
   e.commit();
   e.pending_snap = {"s1", e.current};
-  if (!step(img.create_snapshot("s1"))) return;
+  if (!step(img.create_snapshot("s1")))
+    return;
   e.snaps["s1"] = e.pending_snap->second;
   e.pending_snap.reset();
   e.commit();
-  if (!w(100, 4 * cluster, 5) || !w(900000, 9000, 6) || !step(img.flush())) return;
+  if (!w(100, 4 * cluster, 5) || !w(900000, 9000, 6) || !step(img.flush()))
+    return;
   e.commit();
-  if (!w(300000, 3 * cluster, 7)) return;
+  if (!w(300000, 3 * cluster, 7))
+    return;
   // Apply reverts everything: mark the whole disk as in flight until it returns.
   std::memset(e.touched.data(), 1, disk_size);
   e.current = e.snaps["s1"];
-  if (!step(img.apply_snapshot("s1"))) return;
+  if (!step(img.apply_snapshot("s1")))
+    return;
   e.commit();
-  if (!w(500000, 2 * cluster, 8) || !step(img.flush())) return;
+  if (!w(500000, 2 * cluster, 8) || !step(img.flush()))
+    return;
   e.commit();
   e.deleting["s1"] = e.snaps["s1"];
   e.snaps.erase("s1");
-  if (!step(img.delete_snapshot("s1"))) return;
+  if (!step(img.delete_snapshot("s1")))
+    return;
   e.deleting.clear();
   e.commit();
-  if (!w(40000, 20000, 9) || !step(img.close())) return;
+  if (!w(40000, 20000, 9) || !step(img.close()))
+    return;
   e.commit();
 }
 
@@ -114,15 +125,15 @@ void verify(const std::vector<std::byte>& bytes, const expectation& e, const std
   auto disk = std::make_shared<mem_disk>("after.qcow2");
   disk->reset(bytes);
   {
-    auto ro = must(image::open(std::make_unique<mem_file>(disk, false), "after.qcow2",
-                               open_options{}));
+    auto ro =
+        must(image::open(std::make_unique<mem_file>(disk, false), "after.qcow2", open_options{}));
     auto rep = must(ro->check(check_mode::report));
     INFO(rep.to_text());
     for (const auto& m : rep.messages) {
       // OFLAG_COPIED mismatches of the harmless kind are expected inside the snapshot
       // windows W1/W2 (FORMAT.md); anything else is a real corruption.
-      bool copied_window = m.find("OFLAG_COPIED") != std::string::npos &&
-                           m.find("refcount=1") != std::string::npos;
+      bool copied_window =
+          m.find("OFLAG_COPIED") != std::string::npos && m.find("refcount=1") != std::string::npos;
       bool leak = m.rfind("Leaked", 0) == 0;
       INFO(m);
       CHECK((copied_window || leak));
@@ -133,13 +144,14 @@ void verify(const std::vector<std::byte>& bytes, const expectation& e, const std
     std::string p = d.file("after.qcow2");
     {
       std::ofstream f(p, std::ios::binary);
-      f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+      f.write(reinterpret_cast<const char*>(bytes.data()),
+              static_cast<std::streamsize>(bytes.size()));
     }
     std::string out;
     int rc = qemu_check(p, &out);
     INFO(out);
-    bool only_window = out.find("ERROR") == std::string::npos ||
-                       out.find("ERROR cluster") == std::string::npos;
+    bool only_window =
+        out.find("ERROR") == std::string::npos || out.find("ERROR cluster") == std::string::npos;
     CHECK(((rc == 0 || rc == 3) || (rc == 2 && only_window)));
   }
   auto img = must(image::open(std::make_unique<mem_file>(disk), "after.qcow2", rw_opts()));
@@ -153,8 +165,8 @@ void verify(const std::vector<std::byte>& bytes, const expectation& e, const std
   for (std::uint64_t c = 0; c < disk_size; c += cluster) {
     // Whole clusters nobody touched compare with memcmp; the loop is for the rest.
     if (std::find(e.touched.begin() + static_cast<long>(c),
-                  e.touched.begin() + static_cast<long>(c + cluster), 1) ==
-            e.touched.begin() + static_cast<long>(c + cluster) &&
+                  e.touched.begin() + static_cast<long>(c + cluster),
+                  1) == e.touched.begin() + static_cast<long>(c + cluster) &&
         std::memcmp(back.data() + c, e.committed.data() + c, cluster) == 0) {
       continue;
     }
@@ -218,8 +230,7 @@ TEST_CASE("crash: fault at every write of a scripted workload keeps flushed data
       auto disk = fresh_disk();
       expectation e;
       {
-        auto img = must(image::open(std::make_unique<mem_file>(disk), "crash.qcow2",
-                                    rw_opts()));
+        auto img = must(image::open(std::make_unique<mem_file>(disk), "crash.qcow2", rw_opts()));
         disk->inject(f, k);
         workload(*img, e);
         // The image object dies here, as a process would; a poisoned image writes nothing.

@@ -1,8 +1,8 @@
 #include "storage/cow/format.hpp"
 
-#include "storage/errc.hpp"
-
 #include <catch2/catch.hpp>
+
+#include "storage/errc.hpp"
 
 using namespace vsnapd::storage;
 using namespace vsnapd::storage::qcow2;

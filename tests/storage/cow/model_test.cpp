@@ -3,12 +3,12 @@
 // `qemu-img check` after every step. The seed is printed on failure and can be forced with
 // VSNAPD_MODEL_SEED=<n>.
 
-#include "storage/cow/image.hpp"
-#include "tests/storage/cow/test_util.hpp"
-
 #include <cstring>
 #include <map>
 #include <random>
+
+#include "storage/cow/image.hpp"
+#include "tests/storage/cow/test_util.hpp"
 
 using namespace vsnapd::storage;
 using namespace vsnapd::storage::test;
@@ -121,7 +121,13 @@ std::uint64_t base_seed() {
 TEST_CASE("image model: random operations match the reference and pass qemu-img check",
           "[storage][model]") {
   std::uint64_t seed = base_seed();
-  SECTION("vsnapd image, 64 KiB clusters") { run_model(seed, 65536, false, 40); }
-  SECTION("vsnapd image, 4 KiB clusters") { run_model(seed + 1, 4096, false, 40); }
-  SECTION("qemu-img image, 64 KiB clusters") { run_model(seed + 2, 65536, true, 40); }
+  SECTION("vsnapd image, 64 KiB clusters") {
+    run_model(seed, 65536, false, 40);
+  }
+  SECTION("vsnapd image, 4 KiB clusters") {
+    run_model(seed + 1, 4096, false, 40);
+  }
+  SECTION("qemu-img image, 64 KiB clusters") {
+    run_model(seed + 2, 65536, true, 40);
+  }
 }

@@ -2,13 +2,13 @@
 // backing chain loops. Each must give a precise error and never crash or read out of bounds
 // (this executable runs under AddressSanitizer in CI).
 
+#include <functional>
+#include <random>
+
 #include "storage/cow/format.hpp"
 #include "storage/cow/image.hpp"
 #include "tests/fakes/storage/mem_file.hpp"
 #include "tests/storage/cow/test_util.hpp"
-
-#include <functional>
-#include <random>
 
 using namespace vsnapd::storage;
 using namespace vsnapd::storage::test;
@@ -52,7 +52,7 @@ vsnapd::result<void> open_and_read(const std::vector<std::byte>& bytes, bool wri
     return img.error();
   }
   std::vector<std::byte> buf((*img)->virtual_size() > (1u << 20) ? (1u << 20)
-                                                                   : (*img)->virtual_size());
+                                                                 : (*img)->virtual_size());
   auto r = (*img)->read(0, buf);
   if (!r) {
     return r.error();
@@ -70,8 +70,7 @@ std::uint64_t be64_at(const std::vector<std::byte>& b, std::size_t off) {
 
 }  // namespace
 
-TEST_CASE("image negative: damaged headers and tables give precise errors",
-          "[storage][negative]") {
+TEST_CASE("image negative: damaged headers and tables give precise errors", "[storage][negative]") {
   const auto good = good_image();
   REQUIRE(open_and_read(good, true).has_value());
   const std::uint64_t l1 = be64_at(good, off_l1_table_offset);
@@ -107,8 +106,8 @@ TEST_CASE("image negative: damaged headers and tables give precise errors",
       {"corrupt bit, writable", [](auto& b) { store_be64(b.data() + 72, incompat_corrupt); },
        errc::corrupt_image, true},
       {"refcount order 7", [](auto& b) { store_be32(b.data() + 96, 7); }, errc::corrupt_image},
-      {"header length past the cluster",
-       [](auto& b) { store_be32(b.data() + 100, 1u << 20); }, errc::corrupt_image},
+      {"header length past the cluster", [](auto& b) { store_be32(b.data() + 100, 1u << 20); },
+       errc::corrupt_image},
       {"huge virtual size", [](auto& b) { store_be64(b.data() + off_size, 1ull << 62); },
        errc::corrupt_image},
       {"size larger than the L1 covers",
@@ -122,8 +121,7 @@ TEST_CASE("image negative: damaged headers and tables give precise errors",
        errc::corrupt_image},
       {"L1 overlaps the refcount table",
        [rt](auto& b) { store_be64(b.data() + off_l1_table_offset, rt); }, errc::corrupt_image},
-      {"L1 unaligned",
-       [l1](auto& b) { store_be64(b.data() + off_l1_table_offset, l1 + 512); },
+      {"L1 unaligned", [l1](auto& b) { store_be64(b.data() + off_l1_table_offset, l1 + 512); },
        errc::corrupt_image},
       {"refcount table beyond the file",
        [](auto& b) { store_be64(b.data() + off_refcount_table_offset, 1ull << 40); },
@@ -132,8 +130,8 @@ TEST_CASE("image negative: damaged headers and tables give precise errors",
        errc::corrupt_image},
       {"refcount table of huge size", [](auto& b) { store_be32(b.data() + 56, 1u << 30); },
        errc::corrupt_image},
-      {"refcount block beyond the file",
-       [rt](auto& b) { store_be64(b.data() + rt, 1ull << 40); }, errc::corrupt_image},
+      {"refcount block beyond the file", [rt](auto& b) { store_be64(b.data() + rt, 1ull << 40); },
+       errc::corrupt_image},
       {"L1 entry beyond the file",
        [l1](auto& b) { store_be64(b.data() + l1, (1ull << 40) | oflag_copied); },
        errc::corrupt_image},
@@ -296,12 +294,10 @@ TEST_CASE("image negative: requests outside the disk and writes to read-only ima
   create_options bad;
   bad.virtual_size = 1 << 20;
   bad.cluster_size = 3000;
-  CHECK(image::create(d.file("bad.qcow2"), bad).error() ==
-        make_error_code(errc::invalid_argument));
+  CHECK(image::create(d.file("bad.qcow2"), bad).error() == make_error_code(errc::invalid_argument));
   bad.cluster_size = 4096;
   bad.virtual_size = 1ull << 50;  // needs a 2 GiB L1 with 4 KiB clusters
-  CHECK(image::create(d.file("bad.qcow2"), bad).error() ==
-        make_error_code(errc::invalid_argument));
+  CHECK(image::create(d.file("bad.qcow2"), bad).error() == make_error_code(errc::invalid_argument));
 }
 
 TEST_CASE("image negative: injected EIO on reads surfaces as io_error", "[storage][negative]") {

@@ -1,10 +1,10 @@
 // Internal snapshot scenarios (qemu-iotests style) and interoperability with qemu-img.
 
-#include "storage/cow/image.hpp"
-#include "tests/storage/cow/test_util.hpp"
-
 #include <cstring>
 #include <fstream>
+
+#include "storage/cow/image.hpp"
+#include "tests/storage/cow/test_util.hpp"
 
 using namespace vsnapd::storage;
 using namespace vsnapd::storage::test;
@@ -36,8 +36,7 @@ void write_raw_file(const std::string& path, const std::vector<std::byte>& bytes
 
 }  // namespace
 
-TEST_CASE("snapshot: write, snapshot, overwrite, revert, verify, check",
-          "[storage][snapshot]") {
+TEST_CASE("snapshot: write, snapshot, overwrite, revert, verify, check", "[storage][snapshot]") {
   temp_dir d;
   for (bool by_qemu : {false, true}) {
     DYNAMIC_SECTION("by_qemu=" << by_qemu) {
@@ -139,8 +138,7 @@ TEST_CASE("snapshot: vsnapd snapshots are listed, read and applied by qemu-img",
   CHECK(qemu_check(p, &out) == 0);
 }
 
-TEST_CASE("snapshot: VM state is stored where QEMU's loadvm looks for it",
-          "[storage][snapshot]") {
+TEST_CASE("snapshot: VM state is stored where QEMU's loadvm looks for it", "[storage][snapshot]") {
   temp_dir d;
   std::string p = d.file("vm.qcow2");
   make_image(p, false, 3 * mib + 512);
@@ -179,8 +177,7 @@ int run_qemu(const std::string& disk, const std::string& monitor, const std::str
   std::string cmd = "printf '" + monitor +
                     "' | timeout 60 qemu-system-x86_64 -nodefaults -nographic -machine pc "
                     "-accel tcg -m 16 -S -monitor stdio -serial none -drive file='" +
-                    disk + "',format=qcow2,if=none,id=d0 -device virtio-blk-pci,drive=d0 " +
-                    extra;
+                    disk + "',format=qcow2,if=none,id=d0 -device virtio-blk-pci,drive=d0 " + extra;
   return run(cmd, out);
 }
 }  // namespace
