@@ -207,7 +207,7 @@ TEST_CASE("image negative: random damage to metadata never crashes", "[storage][
   std::mt19937_64 rng(99);
   const std::uint64_t meta_end = std::min<std::uint64_t>(good.size(), 12 * cs);
   int errors = 0;
-  for (int i = 0; i < 300; ++i) {
+  for (int i = 0; i < 150; ++i) {
     auto bytes = good;
     int flips = 1 + static_cast<int>(rng() % 4);
     for (int k = 0; k < flips; ++k) {
@@ -227,7 +227,7 @@ TEST_CASE("image negative: random damage to metadata never crashes", "[storage][
       (void)rep;
     }
   }
-  INFO(errors << " of 300 damaged images were refused");
+  INFO(errors << " of 150 damaged images were refused");
   CHECK(errors > 0);
 }
 
