@@ -1096,7 +1096,7 @@ result<void> open_backing_of(image::impl& m, std::vector<std::string>& ancestors
                                               std::to_string(m.opts_.max_chain_depth));
   }
   file_opener opener = m.opts_.opener ? m.opts_.opener : posix_opener(false);
-  auto fr = opener(path, false);
+  auto fr = opener(path, m.opts_.backing_writable);
   if (!fr) {
     if (fr.error() == make_error_code(errc::not_found)) {
       return fail(errc::not_found,
@@ -1117,7 +1117,7 @@ result<void> open_backing_of(image::impl& m, std::vector<std::string>& ancestors
   }
   if (qcow) {
     open_options bo = m.opts_;
-    bo.writable = false;
+    bo.writable = m.opts_.backing_writable;
     ancestors.push_back(id);
     auto b = open_chain(std::move(bf), path, bo, ancestors);
     ancestors.pop_back();
@@ -1442,6 +1442,12 @@ result<void> image::discard(std::uint64_t offset, std::uint64_t length) {
 
 result<void> image::flush() {
   auto& m = *impl_;
+  if (m.poisoned_) {
+    // Never report durability we cannot give: the tables in memory are not on disk.
+    return fail(errc::io_error, "'" + m.name_ +
+                                    "': an earlier metadata update failed; the "
+                                    "image is read-only until it is reopened");
+  }
   if (!m.writable_) {
     return {};
   }

@@ -42,12 +42,15 @@ struct create_options {
 
 /// Parameters of image::open.
 struct open_options {
-  bool writable = false;                    ///< read-write; backing layers are always read-only
-  bool open_backing = true;                 ///< open the backing chain (false: reads of unallocated
-                                            ///< clusters return zeros, as with no backing file)
-  bool repair_dirty = true;                 ///< a writable open of an image whose dirty bit is set
-                                            ///< runs check(repair_all) first, as QEMU does
-  std::uint64_t l2_cache_bytes = 4u << 20;  ///< L2 table cache size (rounded to tables)
+  bool writable = false;          ///< read-write (backing layers: see backing_writable)
+  bool open_backing = true;       ///< open the backing chain (false: reads of unallocated
+                                  ///< clusters return zeros, as with no backing file)
+  bool backing_writable = false;  ///< open the backing layers read-write too, so a commit can
+                                  ///< write into backing() through the objects (and caches)
+                                  ///< the chain reads through
+  bool repair_dirty = true;       ///< a writable open of an image whose dirty bit is set
+                                  ///< runs check(repair_all) first, as QEMU does
+  std::uint64_t l2_cache_bytes = 4u << 20;        ///< L2 table cache size (rounded to tables)
   std::uint64_t refcount_cache_bytes = 1u << 20;  ///< refcount block cache size
   file_opener opener;                             ///< empty: posix_opener(false)
   std::size_t max_chain_depth = 64;               ///< deeper chains are refused as loops
@@ -207,6 +210,7 @@ class image {
                                                   bool follow_backing);
 
   /// Writes back cached metadata in crash-safe order and makes data and metadata durable.
+  /// A no-op on read-only images; io_error once an earlier metadata update failed.
   [[nodiscard]] result<void> flush();
 
   /// Grows the virtual size (shrinking is refused with invalid_argument).

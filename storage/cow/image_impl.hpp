@@ -77,6 +77,7 @@ class image::impl {
   std::uint32_t rc_bits_ = 16;         // bits per refcount
   std::atomic<bool> writable_{false};  // read by the lock-free fast path, cleared by poisoning
   std::atomic<bool> closed_{false};
+  std::atomic<bool> poisoned_{false};  // a metadata update failed (see poison_on_error)
   bool dirty_set_ = false;  // our dirty bit is on disk
 
   // ---- chain ----
@@ -203,6 +204,7 @@ result<T> poison_on_error(image::impl& m, result<T> r) {
   if (!r && r.error() != make_error_code(errc::invalid_argument) &&
       r.error() != make_error_code(errc::not_found) &&
       r.error() != make_error_code(errc::read_only)) {
+    m.poisoned_ = m.poisoned_ || m.writable_;
     m.writable_ = false;
   }
   return r;

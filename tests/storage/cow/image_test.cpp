@@ -7,6 +7,7 @@
 #include <fstream>
 #include <thread>
 
+#include "tests/fakes/storage/mem_file.hpp"
 #include "tests/storage/cow/test_util.hpp"
 
 using namespace vsnapd::storage;
@@ -535,4 +536,49 @@ TEST_CASE("image: check reports and repairs leaks and refcounts that are too low
   std::vector<std::byte> back(3 * 65536);
   must(img->read(0, back));
   CHECK(back == make_pattern(1, 0, 3 * 65536));
+}
+
+TEST_CASE("image: after a failed metadata write the image refuses writes and flushes",
+          "[storage][image]") {
+  auto disk = std::make_shared<vsnapd::storage::fakes::mem_disk>("p.qcow2");
+  {
+    vsnapd::storage::fakes::mem_file f(disk);
+    create_options o;
+    o.virtual_size = 4 * mib;
+    must(image::create(f, o));
+  }
+  open_options oo;
+  oo.writable = true;
+  auto img =
+      must(image::open(std::make_unique<vsnapd::storage::fakes::mem_file>(disk), "p.qcow2", oo));
+  must(img->write(0, make_pattern(1, 0, 4096)));
+  disk->inject(vsnapd::storage::fakes::fault::eio, 0);
+  CHECK(!img->flush());
+  CHECK(!img->writable());
+  CHECK(img->write(0, make_pattern(2, 0, 4096)).error() == make_error_code(errc::read_only));
+  CHECK(img->flush().error() == make_error_code(errc::io_error));
+  img.reset();
+  // Reopening repairs through the dirty bit; the unflushed write may or may not be there.
+  img = must(image::open(std::make_unique<vsnapd::storage::fakes::mem_file>(disk), "p.qcow2", oo));
+  CHECK(must(img->check(check_mode::report)).clean());
+}
+
+TEST_CASE("image: a chain opened with writable backing lets a commit write into the base",
+          "[storage][image]") {
+  temp_dir d;
+  make_image(d.file("base.qcow2"), false, mib);
+  make_image(d.file("top.qcow2"), false, mib, 65536, "base.qcow2", "qcow2");
+  open_options o;
+  o.writable = true;
+  o.backing_writable = true;
+  auto top = must(image::open(d.file("top.qcow2"), o));
+  REQUIRE(top->backing() != nullptr);
+  CHECK(top->backing()->writable());
+  must(top->backing()->write(0, make_pattern(3, 0, 8192)));
+  std::vector<std::byte> back(8192);
+  must(top->read(0, back));  // the chain sees the base's new data at once
+  CHECK(back == make_pattern(3, 0, 8192));
+  must(top->close());
+  std::string out;
+  CHECK(qemu_check(d.file("base.qcow2"), &out) == 0);
 }
