@@ -22,6 +22,7 @@ test_pkgs=(
   wsl uuid-runtime      # openwsman-style shell client (wsl uses uuidgen)
   curl openssl ca-certificates
   qemu-utils            # qemu-img: interoperability oracle for the qcow2 engine
+  qemu-system-x86       # savevm/loadvm: VM state in qcow2 internal snapshots (TCG)
   # schema.pywbem needs only python3: Debian 12 has no python3-pywbem, so the test uses
   # tests/tools/dsp0004_mof.py and adds pywbem's MOFCompiler only where it is installed.
 )
