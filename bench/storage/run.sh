@@ -189,7 +189,7 @@ for size in 1G 1T; do
   for _ in 1 2 3 4 5; do
     rm -f "$WORK/ovl.qcow2"
     t0=$(now)
-    out=$("$VSNAPD_IMG" --time create -q -f qcow2 -b "$WORK/obase.qcow2" -F qcow2 "$WORK/ovl.qcow2")
+    out=$("$VSNAPD_IMG" --time create -q -f qcow2 -b "$WORK/obase.qcow2" -F qcow2 "$WORK/ovl.qcow2" 2>&1)
     t1=$(now)
     best_in=$(awk -v a="$best_in" -v b="$(inproc_ms "$out")" 'BEGIN { print (b < a) ? b : a }')
     best_v=$(awk -v a="$best_v" -v b="$(elapsed_ms "$t0" "$t1")" 'BEGIN { print (b < a) ? b : a }')
@@ -214,9 +214,9 @@ snap_image() {
   qemu-img resize -q "$WORK/snap.qcow2" 10G
 }
 snap_image
-t0=$(now); out_c=$("$VSNAPD_IMG" --time snapshot -c s1 "$WORK/snap.qcow2"); t1=$(now)
+t0=$(now); out_c=$("$VSNAPD_IMG" --time snapshot -c s1 "$WORK/snap.qcow2" 2>&1); t1=$(now)
 vc=$(elapsed_ms "$t0" "$t1")
-t0=$(now); out_d=$("$VSNAPD_IMG" --time snapshot -d s1 "$WORK/snap.qcow2"); t1=$(now)
+t0=$(now); out_d=$("$VSNAPD_IMG" --time snapshot -d s1 "$WORK/snap.qcow2" 2>&1); t1=$(now)
 vd=$(elapsed_ms "$t0" "$t1")
 qemu-img check -q "$WORK/snap.qcow2"
 snap_image

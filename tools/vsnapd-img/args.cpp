@@ -56,6 +56,10 @@ parse_outcome parse_args(std::span<const std::string_view> args, std::span<const
       if (spec == specs.end()) {
         return fail("unrecognized option '--" + std::string(name) + "'");
       }
+      if (spec->optional_value) {
+        out.args.add(key_of(*spec), std::string(inline_value.value_or("")));
+        continue;
+      }
       if (!spec->has_value) {
         if (inline_value) {
           return fail("option '--" + std::string(name) + "' doesn't allow an argument");

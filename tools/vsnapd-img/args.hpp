@@ -17,6 +17,9 @@ struct option_spec {
   char short_name = '\0';
   std::string_view long_name;
   bool has_value = false;
+  /// The value is optional and only taken from `--name=value` (qemu-img's `--repair[=all]`);
+  /// a bare `--name` records an empty value.
+  bool optional_value = false;
 };
 
 /// Options seen, in order, and the positional arguments.
