@@ -18,7 +18,7 @@ using boost::system::error_code;
 /// Propagates the error of a result-returning expression, or yields its value.
 /// Usage: `auto v = VSNAPD_TRY(parse(x));` (GNU statement expression, g++ and clang).
 #define VSNAPD_TRY(expr)                        \
-  ({                                            \
+  __extension__({                               \
     auto&& vsnapd_try_r_ = (expr);              \
     if (!vsnapd_try_r_) {                       \
       return vsnapd_try_r_.error();             \
