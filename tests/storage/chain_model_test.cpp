@@ -19,6 +19,7 @@
 namespace vsnapd::storage {
 namespace {
 
+using test::ok;
 using test::q;
 using test::qemu_check;
 using test::qemu_compare;
@@ -52,9 +53,9 @@ struct chain_model {
     open_options o;
     o.writable = true;
     auto img = image::open(chain.back(), o);
-    REQUIRE(img);
+    REQUIRE(ok(img));
     if (zeroes) {
-      REQUIRE((*img)->write_zeroes(off, len));
+      REQUIRE(ok((*img)->write_zeroes(off, len)));
       std::fill_n(guest.begin() + static_cast<std::ptrdiff_t>(off), len, std::byte{0});
     } else {
       std::vector<std::byte> buf(len);
@@ -62,10 +63,10 @@ struct chain_model {
       for (std::uint64_t i = 0; i < len; ++i) {
         buf[i] = static_cast<std::byte>(static_cast<std::uint8_t>(pattern) ^ static_cast<std::uint8_t>(i / 512));
       }
-      REQUIRE((*img)->write(off, buf));
+      REQUIRE(ok((*img)->write(off, buf)));
       std::copy(buf.begin(), buf.end(), guest.begin() + static_cast<std::ptrdiff_t>(off));
     }
-    REQUIRE((*img)->close());
+    REQUIRE(ok((*img)->close()));
     log += (zeroes ? "zero " : "write ") + std::to_string(off) + "+" + std::to_string(len) + "; ";
   }
 
@@ -78,12 +79,12 @@ struct chain_model {
       write_step(true);
     } else if (op == 5 && depth < 6) {
       const std::string top = fresh_name();
-      REQUIRE(create_overlay(top, chain.back()));
+      REQUIRE(ok(create_overlay(top, chain.back())));
       chain.push_back(top);
       log += "overlay; ";
     } else if (op == 6 && depth >= 2) {
       auto r = commit(chain.back(), {});
-      REQUIRE(r);
+      REQUIRE(ok(r));
       CHECK(r->top_emptied);
       if (pick(0, 1) != 0) {
         chain.pop_back();  // the emptied top is dropped, as after a block-commit
@@ -94,7 +95,7 @@ struct chain_model {
     } else if (op == 7 && depth >= 3) {
       commit_options o;
       o.base = chain.front();
-      REQUIRE(commit(chain.back(), o));
+      REQUIRE(ok(commit(chain.back(), o)));
       chain.resize(1);  // the images between are no longer valid views
       log += "commit -b base; ";
     } else if (op == 8 && depth >= 2) {
@@ -103,14 +104,14 @@ struct chain_model {
       if (keep_base) {
         o.base = chain.front();
       }
-      REQUIRE(stream(chain.back(), o));
+      REQUIRE(ok(stream(chain.back(), o)));
       chain = keep_base ? std::vector<std::string>{chain.front(), chain.back()}
                         : std::vector<std::string>{chain.back()};
       log += keep_base ? "stream -b base; " : "stream; ";
     } else if (op == 9 && depth >= 3) {
       rebase_options o;
       o.backing_file = chain.front();
-      REQUIRE(rebase(chain.back(), o));
+      REQUIRE(ok(rebase(chain.back(), o)));
       chain = {chain.front(), chain.back()};
       log += "rebase onto base; ";
     } else {
@@ -121,9 +122,9 @@ struct chain_model {
   void verify() {
     INFO(log);
     auto img = image::open(chain.back(), open_options{});
-    REQUIRE(img);
+    REQUIRE(ok(img));
     std::vector<std::byte> got(disk_size);
-    REQUIRE((*img)->read(0, got));
+    REQUIRE(ok((*img)->read(0, got)));
     CHECK(got == guest);
     const std::string raw = dir / "model.raw";
     {
@@ -148,7 +149,7 @@ TEST_CASE("chain_model: random overlay, commit, stream and rebase steps keep the
     m.chain.push_back(m.fresh_name());
     create_options c;
     c.virtual_size = disk_size;
-    REQUIRE(image::create(m.chain.back(), c));
+    REQUIRE(ok(image::create(m.chain.back(), c)));
     for (int i = 0; i < 24; ++i) {
       m.step();
       m.verify();

@@ -15,6 +15,7 @@
 namespace vsnapd::storage {
 namespace {
 
+using test::ok;
 using test::q;
 using test::qemu_check;
 using test::qemu_compare;
@@ -77,7 +78,7 @@ TEST_CASE("chain_ops: an overlay reads as its backing file and qemu-img accepts 
   const std::string top = d / "top.qcow2";
   qcreate(base, "64M");
   qemu_io(base, "write -P 0x5a 1M 3M");
-  REQUIRE(create_overlay(top, base));
+  REQUIRE(ok(create_overlay(top, base)));
   CHECK(qemu_check(top) == 0);
   CHECK(qemu_compare(top, base) == 0);
   CHECK(backing_of(top) == base);
@@ -89,7 +90,7 @@ TEST_CASE("chain_ops: an overlay reads as its backing file and qemu-img accepts 
   // A raw backing file is probed and recorded as raw.
   const std::string raw = to_raw(d, base, "base.raw");
   const std::string over_raw = d / "over-raw.qcow2";
-  REQUIRE(create_overlay(over_raw, raw));
+  REQUIRE(ok(create_overlay(over_raw, raw)));
   CHECK(qemu_check(over_raw) == 0);
   CHECK(qemu_compare(over_raw, base) == 0);
 }
@@ -100,7 +101,7 @@ TEST_CASE("chain_ops: overlay creation does not grow with the disk size", "[stor
     const std::string base = d / (std::string("base-") + size + ".qcow2");
     const std::string top = d / (std::string("top-") + size + ".qcow2");
     qcreate(base, size);
-    REQUIRE(create_overlay(top, base));
+    REQUIRE(ok(create_overlay(top, base)));
     CHECK(qemu_check(top) == 0);
     // Header, L1 table (16 KiB for 1 TiB) and the first refcount structures: a few clusters.
     CHECK(std::filesystem::file_size(top) <= 512 * 1024);
@@ -113,14 +114,14 @@ TEST_CASE("chain_ops: relative backing names resolve against the overlay's folde
   qcreate(base, "8M");
   qemu_io(base, "write -P 7 0 1M");
   const std::string top = d / "top.qcow2";
-  REQUIRE(create_overlay(top, "base.qcow2"));
+  REQUIRE(ok(create_overlay(top, "base.qcow2")));
   CHECK(backing_of(top) == "base.qcow2");
   CHECK(qemu_compare(top, base) == 0);
   // A chain qemu-img created with relative names commits through them.
   REQUIRE(sh("cd " + q(d.path().string()) + " && qemu-img create -q -f qcow2 -b top.qcow2 -F qcow2 top2.qcow2") == 0);
   qemu_io(d / "top2.qcow2", "write -P 9 512k 1M");
   const std::string before = to_raw(d, d / "top2.qcow2", "before.raw");
-  REQUIRE(commit(d / "top2.qcow2", {}));
+  REQUIRE(ok(commit(d / "top2.qcow2", {})));
   CHECK(qemu_compare(top, before) == 0);
   CHECK(qemu_check(top) == 0);
 }
@@ -133,7 +134,7 @@ TEST_CASE("chain_ops: commit gives the guest content qemu-img commit gives", "[s
 
   SECTION("into the direct backing file, emptying the top") {
     auto r = commit(ours[2], {});
-    REQUIRE(r);
+    REQUIRE(ok(r));
     CHECK(r->top_emptied);
     CHECK(r->bytes_copied > 0);
     REQUIRE(sh("qemu-img commit -q " + q(theirs[2])) == 0);
@@ -149,7 +150,7 @@ TEST_CASE("chain_ops: commit gives the guest content qemu-img commit gives", "[s
     commit_options o;
     o.keep_top = true;
     auto r = commit(ours[2], o);
-    REQUIRE(r);
+    REQUIRE(ok(r));
     CHECK_FALSE(r->top_emptied);
     CHECK_FALSE(own_data_map(ours[2]).empty());
     CHECK(qemu_compare(ours[1], before) == 0);
@@ -158,7 +159,7 @@ TEST_CASE("chain_ops: commit gives the guest content qemu-img commit gives", "[s
   SECTION("into a deeper base (-b), which implies -d") {
     commit_options o;
     o.base = ours[0];
-    REQUIRE(commit(ours[2], o));
+    REQUIRE(ok(commit(ours[2], o)));
     REQUIRE(sh("qemu-img commit -q -b " + q(theirs[0]) + " " + q(theirs[2])) == 0);
     CHECK(qemu_check(ours[0]) == 0);
     CHECK(qemu_compare(ours[0], theirs[0]) == 0);
@@ -175,7 +176,7 @@ TEST_CASE("chain_ops: commit grows a smaller base to the top's size", "[storage]
   qcreate(top, "8M", base);
   qemu_io(top, "write -P 2 6M 1M");
   const std::string before = to_raw(d, top, "before.raw");
-  REQUIRE(commit(top, {}));
+  REQUIRE(ok(commit(top, {})));
   CHECK(qemu_check(base) == 0);
   CHECK(qemu_compare(base, before) == 0);
 }
@@ -186,7 +187,7 @@ TEST_CASE("chain_ops: stream merges the chain up into the top", "[storage][chain
   const std::string before = to_raw(d, c[2], "before.raw");
   SECTION("the whole chain: the top stands alone") {
     auto r = stream(c[2], {});
-    REQUIRE(r);
+    REQUIRE(ok(r));
     CHECK(*r > 0);
     CHECK(backing_of(c[2]).empty());
     CHECK(qemu_check(c[2]) == 0);
@@ -195,7 +196,7 @@ TEST_CASE("chain_ops: stream merges the chain up into the top", "[storage][chain
   SECTION("down to a base, which stays as the backing file") {
     stream_options o;
     o.base = c[0];
-    REQUIRE(stream(c[2], o));
+    REQUIRE(ok(stream(c[2], o)));
     CHECK(backing_of(c[2]) == c[0]);
     CHECK(qemu_check(c[2]) == 0);
     CHECK(qemu_compare(c[2], before) == 0);
@@ -211,7 +212,7 @@ TEST_CASE("chain_ops: safe rebase keeps the guest content as qemu-img rebase doe
     rebase_options o;
     o.backing_file = ours[0];
     o.backing_format = "qcow2";
-    REQUIRE(rebase(ours[2], o));
+    REQUIRE(ok(rebase(ours[2], o)));
     REQUIRE(sh("qemu-img rebase -q -b " + q(theirs[0]) + " -F qcow2 " + q(theirs[2])) == 0);
     CHECK(backing_of(ours[2]) == ours[0]);
     CHECK(qemu_check(ours[2]) == 0);
@@ -224,13 +225,13 @@ TEST_CASE("chain_ops: safe rebase keeps the guest content as qemu-img rebase doe
     qemu_io(other, "write -P 0x77 0 8M");
     rebase_options o;
     o.backing_file = other;
-    REQUIRE(rebase(ours[2], o));
+    REQUIRE(ok(rebase(ours[2], o)));
     CHECK(backing_of(ours[2]) == other);
     CHECK(qemu_check(ours[2]) == 0);
     CHECK(qemu_compare(ours[2], before) == 0);
   }
   SECTION("onto nothing") {
-    REQUIRE(rebase(ours[2], rebase_options{}));
+    REQUIRE(ok(rebase(ours[2], rebase_options{})));
     CHECK(backing_of(ours[2]).empty());
     CHECK(qemu_compare(ours[2], before) == 0);
   }
@@ -247,14 +248,14 @@ TEST_CASE("chain_ops: unsafe rebase rewrites only the name", "[storage][chain_op
   o.backing_format = "qcow2";
   o.unsafe = true;
   auto r = rebase(c[1], o);
-  REQUIRE(r);
+  REQUIRE(ok(r));
   CHECK(*r == 0);
   CHECK(backing_of(c[1]) == moved);
   CHECK(own_data_map(c[1]) == own_before);
   CHECK(qemu_check(c[1]) == 0);
   // The new backing file need not exist for -u.
   o.backing_file = d / "not-there.qcow2";
-  REQUIRE(rebase(c[1], o));
+  REQUIRE(ok(rebase(c[1], o)));
   CHECK(backing_of(c[1]) == o.backing_file);
 }
 
@@ -269,7 +270,7 @@ TEST_CASE("chain_ops: progress never goes back and ends at the disk size", "[sto
     seen.push_back(done);
     total = t;
   };
-  REQUIRE(commit(c[2], {}, job));
+  REQUIRE(ok(commit(c[2], {}, job)));
   REQUIRE(seen.size() >= 2);
   CHECK(std::is_sorted(seen.begin(), seen.end()));
   CHECK(seen.back() == 16 * MiB);
@@ -294,13 +295,13 @@ TEST_CASE("chain_ops: a cancelled job leaves a consistent chain that reads as be
   error_code ec;
   SECTION("commit") {
     auto r = commit(c[2], {}, job);
-    REQUIRE_FALSE(r);
+    REQUIRE_FALSE(r.has_value());
     ec = r.error();
     CHECK(backing_of(c[2]) == c[1]);
   }
   SECTION("stream") {
     auto r = stream(c[2], {}, job);
-    REQUIRE_FALSE(r);
+    REQUIRE_FALSE(r.has_value());
     ec = r.error();
     CHECK(backing_of(c[2]) == c[1]);
   }
@@ -308,7 +309,7 @@ TEST_CASE("chain_ops: a cancelled job leaves a consistent chain that reads as be
     rebase_options o;
     o.backing_file = c[0];
     auto r = rebase(c[2], o, job);
-    REQUIRE_FALSE(r);
+    REQUIRE_FALSE(r.has_value());
     ec = r.error();
     CHECK(backing_of(c[2]) == c[1]);
   }

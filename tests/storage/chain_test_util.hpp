@@ -2,6 +2,11 @@
 // Helpers shared by the chain_ops tests: a scratch directory, and qemu-img / qemu-io as the
 // oracle (qemu-utils is a test dependency, see scripts/setup.sh).
 
+#include "common/error.hpp"
+#include "storage/errc.hpp"
+
+#include <catch2/catch.hpp>
+
 #include <array>
 #include <cstdio>
 #include <cstdlib>
@@ -9,6 +14,16 @@
 #include <string>
 
 namespace vsnapd::storage::test {
+
+/// True for a value; for an error, logs its message and the engine's detail into the failing
+/// assertion (Catch cannot print a result<T> itself).
+template <class T>
+bool ok(const result<T>& r) {
+  if (!r) {
+    UNSCOPED_INFO(r.error().message() << ": " << last_error_detail());
+  }
+  return r.has_value();
+}
 
 /// A fresh directory under $TMPDIR, removed with everything in it at scope exit.
 class scratch_dir {
