@@ -111,9 +111,11 @@ result<void> sync_dir_of(const std::string& path) {
 // Replaces `top` with an empty overlay over the same backing file (what qemu-img commit does
 // to the top after a commit to its direct backing). Written beside it and renamed over it, so
 // a crash leaves either the old top (whose content equals the base's now) or the empty one.
-result<void> empty_top(const std::string& top, const create_options& shape, const file_opener& opener) {
+// The replacement is created with the default (posix) opener: the rename is a file system
+// operation, so the caller's opener cannot stand in for it.
+result<void> empty_top(const std::string& top, const create_options& shape) {
   const std::string tmp = top + ".vsnapd-empty";
-  if (auto r = image::create(tmp, shape, opener); !r) {
+  if (auto r = image::create(tmp, shape); !r) {
     std::filesystem::remove(tmp);
     return r.error();
   }
@@ -330,7 +332,7 @@ result<commit_stats> commit(const std::string& top_path, const commit_options& o
       shape.compat_v2 = top->version() == 2;
       VSNAPD_CHAIN_TRY_VOID(top->close());
       top.reset();
-      VSNAPD_CHAIN_TRY_VOID(empty_top(top_path, shape, opts.open.opener));
+      VSNAPD_CHAIN_TRY_VOID(empty_top(top_path, shape));
       stats.top_emptied = true;
     }
   }

@@ -58,7 +58,7 @@ std::string to_raw(const scratch_dir& d, const std::string& img, const std::stri
 
 std::string backing_of(const std::string& img) {
   std::string out;
-  REQUIRE(sh("qemu-img info " + q(img) + " | sed -n 's/^backing file: //p'", &out) == 0);
+  REQUIRE(sh("qemu-img info " + q(img) + " | sed -n 's/^backing file: //p' | sed 's/ (actual path: .*)$//'", &out) == 0);
   while (!out.empty() && out.back() == '\n') {
     out.pop_back();
   }
@@ -145,6 +145,17 @@ TEST_CASE("chain_ops: commit gives the guest content qemu-img commit gives", "[s
     CHECK(qemu_compare(ours[1], before) == 0);
     CHECK(own_data_map(ours[2]).empty());
     CHECK(backing_of(ours[2]) == ours[1]);
+  }
+  SECTION("through O_DIRECT files (vsnapd-img -t none), still emptying the top") {
+    commit_options o;
+    o.open.opener = posix_opener(true);
+    auto r = commit(ours[2], o);
+    REQUIRE(ok(r));
+    CHECK(r->top_emptied);
+    REQUIRE(sh("qemu-img commit -q " + q(theirs[2])) == 0);
+    CHECK(qemu_check(ours[1]) == 0);
+    CHECK(qemu_compare(ours[1], theirs[1]) == 0);
+    CHECK(own_data_map(ours[2]).empty());
   }
   SECTION("with -d the top keeps its data") {
     commit_options o;
