@@ -4,6 +4,11 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -56,6 +61,99 @@ bool tick(const job_control& job, std::uint64_t done, std::uint64_t total) {
     job.progress(done, total);
   }
   return job.stop.stop_requested();
+}
+
+// Runs `work(offset, length, buffers)` over [0, size) in chunk-sized pieces on
+// `job.threads` worker threads, so that reading one chunk overlaps writing another (what
+// QEMU's block jobs get from their coroutines). The calling thread hands out chunks, at most
+// `threads` at a time, and between hand-outs reports progress and checks for cancellation:
+// a cancel stops after the chunks already handed out, each of which leaves the chain
+// consistent on its own. Each worker owns `buffers` aligned buffers of one chunk.
+using chunk_work = std::function<result<void>(std::uint64_t offset, std::uint64_t length,
+                                              std::span<aligned_buffer> buffers)>;
+
+result<void> run_chunks(std::uint64_t size, std::uint64_t chunk, int buffers, const job_control& job,
+                        const chunk_work& work) {
+  const unsigned threads = std::max(1u, job.threads);
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::uint64_t> queue;  // chunk offsets handed out, not yet taken
+  bool closing = false;
+  std::uint64_t done = 0;
+  unsigned in_flight = 0;
+  error_code first_error;
+  std::string first_detail;
+
+  const auto worker = [&] {
+    std::vector<aligned_buffer> bufs;
+    for (int i = 0; i < buffers; ++i) {
+      bufs.emplace_back(chunk);
+    }
+    for (;;) {
+      std::uint64_t off = 0;
+      {
+        std::unique_lock lock(mu);
+        cv.wait(lock, [&] { return closing || !queue.empty(); });
+        if (queue.empty()) {
+          return;
+        }
+        off = queue.front();
+        queue.pop_front();
+      }
+      const std::uint64_t len = std::min(chunk, size - off);
+      result<void> r = work(off, len, bufs);
+      std::lock_guard lock(mu);
+      if (!r && !first_error) {
+        first_error = r.error();
+        first_detail = last_error_detail();  // thread-local: carried to the caller's thread
+      }
+      done += len;
+      --in_flight;
+      cv.notify_all();
+    }
+  };
+
+  std::vector<std::jthread> pool;
+  for (unsigned t = 0; t < threads; ++t) {
+    pool.emplace_back(worker);
+  }
+  tick(job, 0, size);
+  bool cancelled = false;
+  std::uint64_t next = 0;
+  {
+    std::unique_lock lock(mu);
+    while (true) {
+      // Hand out chunks while there is room and no reason to stop.
+      while (next < size && in_flight < threads && !first_error && !cancelled) {
+        queue.push_back(next);
+        next += chunk;
+        ++in_flight;
+        cv.notify_all();
+      }
+      if (in_flight == 0 && (next >= size || first_error || cancelled)) {
+        break;
+      }
+      const std::uint64_t before = done;
+      cv.wait(lock, [&] { return done != before || in_flight == 0; });
+      const std::uint64_t now = done;
+      lock.unlock();
+      cancelled = tick(job, now, size) || cancelled;
+      lock.lock();
+    }
+    closing = true;
+    cv.notify_all();
+  }
+  pool.clear();  // joins
+  if (first_error) {
+    if (first_error.category() == make_error_code(errc::io_error).category()) {
+      return fail(static_cast<errc>(first_error.value()), first_detail);
+    }
+    return first_error;
+  }
+  if (cancelled) {
+    return make_error_code(errc::cancelled);
+  }
+  return {};
 }
 
 bool same_file(const std::string& a, const std::string& b) {
@@ -211,9 +309,6 @@ class backing_reader {
   std::uint64_t size_ = 0;
 };
 
-bool all_zero(std::span<const std::byte> b) {
-  return std::all_of(b.begin(), b.end(), [](std::byte x) { return x == std::byte{0}; });
-}
 
 }  // namespace
 
@@ -289,35 +384,42 @@ result<commit_stats> commit(const std::string& top_path, const commit_options& o
     VSNAPD_CHAIN_TRY_VOID(target->resize(size));
   }
 
-  commit_stats stats;
-  const std::uint64_t chunk = chunk_of(job, top->cluster_size());
-  aligned_buffer buf(chunk);
-  std::uint64_t off = 0;
-  while (off < size) {
-    if (tick(job, off, size)) {
-      VSNAPD_CHAIN_TRY_VOID(target->flush());
+  std::atomic<std::uint64_t> copied{0};
+  std::atomic<std::uint64_t> zeroed{0};
+  const auto copy = [&](std::uint64_t off, std::uint64_t len, std::span<aligned_buffer> bufs) -> result<void> {
+    const std::uint64_t end = off + len;
+    while (off < end) {
+      const block_extent e = VSNAPD_TRY(top->block_status(off, end - off, true));
+      if (e.length == 0) {
+        return fail(errc::corrupt_image, "block status made no progress in '" + top_path + "'");
+      }
+      // Only what a layer above the base holds is copied; the rest already reads from the base.
+      if (e.depth < base.depth && e.state == block_state::data) {
+        VSNAPD_CHAIN_TRY_VOID(top->read(off, bufs[0].first(e.length)));
+        VSNAPD_CHAIN_TRY_VOID(target->write(off, bufs[0].first(e.length)));
+        copied += e.length;
+      } else if (e.depth < base.depth && e.state == block_state::zero) {
+        VSNAPD_CHAIN_TRY_VOID(target->write_zeroes(off, e.length));
+        zeroed += e.length;
+      }
+      off += e.length;
+    }
+    return {};
+  };
+  if (auto r = run_chunks(size, chunk_of(job, top->cluster_size()), 1, job, copy); !r) {
+    (void)target->flush();  // what was copied stays; the top still hides it
+    if (r.error() == errc::cancelled) {
       return fail(errc::cancelled, "commit of '" + top_path + "' cancelled");
     }
-    const block_extent e = VSNAPD_TRY(top->block_status(off, std::min(chunk, size - off), true));
-    if (e.length == 0) {
-      return fail(errc::corrupt_image, "block status made no progress in '" + top_path + "'");
-    }
-    // Only what a layer above the base holds is copied; the rest already reads from the base.
-    if (e.depth < base.depth && e.state == block_state::data) {
-      VSNAPD_CHAIN_TRY_VOID(top->read(off, buf.first(e.length)));
-      VSNAPD_CHAIN_TRY_VOID(target->write(off, buf.first(e.length)));
-      stats.bytes_copied += e.length;
-    } else if (e.depth < base.depth && e.state == block_state::zero) {
-      VSNAPD_CHAIN_TRY_VOID(target->write_zeroes(off, e.length));
-      stats.bytes_zeroed += e.length;
-    }
-    off += e.length;
+    return r.error();
   }
+  commit_stats stats;
+  stats.bytes_copied = copied;
+  stats.bytes_zeroed = zeroed;
   // Barrier: the base holds the committed data durably before the top is emptied, so a crash
   // between the two leaves a top whose content merely duplicates the base.
   VSNAPD_CHAIN_TRY_VOID(target->flush());
   VSNAPD_CHAIN_TRY_VOID(target->close());
-  tick(job, size, size);
 
   const bool empty = !opts.keep_top && base.depth == 1;
   if (empty) {
@@ -356,37 +458,40 @@ result<std::uint64_t> stream(const std::string& top_path, const stream_options& 
     base_format = base.recorded_format;
   }
   const std::uint64_t size = top->virtual_size();
-  const std::uint64_t chunk = chunk_of(job, top->cluster_size());
-  aligned_buffer buf(chunk);
-  std::uint64_t copied = 0;
-  std::uint64_t off = 0;
-  while (off < size) {
-    if (tick(job, off, size)) {
-      VSNAPD_CHAIN_TRY_VOID(top->flush());
+  std::atomic<std::uint64_t> copied{0};
+  const auto copy = [&](std::uint64_t off, std::uint64_t len, std::span<aligned_buffer> bufs) -> result<void> {
+    const std::uint64_t end = off + len;
+    while (off < end) {
+      const block_extent e = VSNAPD_TRY(top->block_status(off, end - off, true));
+      if (e.length == 0) {
+        return fail(errc::corrupt_image, "block status made no progress in '" + top_path + "'");
+      }
+      const bool from_removed_layer = e.depth >= 1 && e.depth < stop_depth;
+      if (from_removed_layer && e.state == block_state::data) {
+        VSNAPD_CHAIN_TRY_VOID(top->read(off, bufs[0].first(e.length)));
+        VSNAPD_CHAIN_TRY_VOID(top->write(off, bufs[0].first(e.length)));
+        copied += e.length;
+      } else if (from_removed_layer && e.state == block_state::zero && !opts.base.empty()) {
+        // With no backing file left an unallocated cluster reads as zero anyway.
+        VSNAPD_CHAIN_TRY_VOID(top->write_zeroes(off, e.length));
+      }
+      off += e.length;
+    }
+    return {};
+  };
+  if (auto r = run_chunks(size, chunk_of(job, top->cluster_size()), 1, job, copy); !r) {
+    (void)top->flush();
+    if (r.error() == errc::cancelled) {
       return fail(errc::cancelled, "stream into '" + top_path + "' cancelled");
     }
-    const block_extent e = VSNAPD_TRY(top->block_status(off, std::min(chunk, size - off), true));
-    if (e.length == 0) {
-      return fail(errc::corrupt_image, "block status made no progress in '" + top_path + "'");
-    }
-    const bool from_removed_layer = e.depth >= 1 && e.depth < stop_depth;
-    if (from_removed_layer && e.state == block_state::data) {
-      VSNAPD_CHAIN_TRY_VOID(top->read(off, buf.first(e.length)));
-      VSNAPD_CHAIN_TRY_VOID(top->write(off, buf.first(e.length)));
-      copied += e.length;
-    } else if (from_removed_layer && e.state == block_state::zero && !opts.base.empty()) {
-      // With no backing file left an unallocated cluster reads as zero anyway.
-      VSNAPD_CHAIN_TRY_VOID(top->write_zeroes(off, e.length));
-    }
-    off += e.length;
+    return r.error();
   }
   // Barrier: every copied cluster is durable before the header stops pointing at the layers
   // that held it; a crash before this point leaves the old (still valid) backing name.
   VSNAPD_CHAIN_TRY_VOID(top->flush());
   VSNAPD_CHAIN_TRY_VOID(top->set_backing(base_name, base_format));
   VSNAPD_CHAIN_TRY_VOID(top->close());
-  tick(job, size, size);
-  return copied;
+  return copied.load();
 }
 
 result<std::uint64_t> rebase(const std::string& top_path, const rebase_options& opts,
@@ -418,77 +523,80 @@ result<std::uint64_t> rebase(const std::string& top_path, const rebase_options& 
   auto fresh = VSNAPD_TRY(backing_reader::open(resolved, format, opts.open));
   const std::uint64_t size = top->virtual_size();
   const std::uint32_t cluster = top->cluster_size();
-  const std::uint64_t chunk = chunk_of(job, cluster);
-  aligned_buffer old_buf(chunk);
-  aligned_buffer new_buf(chunk);
-  std::uint64_t copied = 0;
-  std::uint64_t off = 0;
-  while (off < size) {
-    if (tick(job, off, size)) {
-      VSNAPD_CHAIN_TRY_VOID(top->flush());
+  std::atomic<std::uint64_t> copied{0};
+  const auto compare_copy = [&](std::uint64_t off, std::uint64_t len,
+                                std::span<aligned_buffer> bufs) -> result<void> {
+    const std::uint64_t end = off + len;
+    while (off < end) {
+      const block_extent mine = VSNAPD_TRY(top->block_status(off, end - off, false));
+      if (mine.length == 0) {
+        return fail(errc::corrupt_image, "block status made no progress in '" + top_path + "'");
+      }
+      if (mine.state != block_state::unallocated) {
+        off += mine.length;  // the top's own clusters hide any backing file
+        continue;
+      }
+      // What the guest sees here today comes from the old chain; where the old chain reads
+      // zero and so does the new one, nothing can differ.
+      const block_extent old_state = VSNAPD_TRY(top->block_status(off, mine.length, true));
+      const std::uint64_t n = old_state.length;
+      const bool old_zero = old_state.state != block_state::data;
+      if (old_zero && VSNAPD_TRY(fresh.reads_zero(off, n))) {
+        off += n;
+        continue;
+      }
+      auto ob = bufs[0].first(n);
+      auto nb = bufs[1].first(n);
+      if (old_zero) {
+        std::fill(ob.begin(), ob.end(), std::byte{0});
+      } else {
+        VSNAPD_CHAIN_TRY_VOID(top->read(off, ob));
+      }
+      VSNAPD_CHAIN_TRY_VOID(fresh.read(off, nb));
+      // Copy only the clusters that differ, runs of them in one write.
+      std::uint64_t run_start = 0;
+      std::uint64_t run_len = 0;
+      const auto flush_run = [&]() -> result<void> {
+        if (run_len != 0) {
+          if (old_zero) {
+            VSNAPD_CHAIN_TRY_VOID(top->write_zeroes(off + run_start, run_len));
+          } else {
+            VSNAPD_CHAIN_TRY_VOID(top->write(off + run_start, ob.subspan(run_start, run_len)));
+          }
+          copied += run_len;
+          run_len = 0;
+        }
+        return {};
+      };
+      for (std::uint64_t c = 0; c < n; c += cluster) {
+        const std::uint64_t k = std::min<std::uint64_t>(cluster, n - c);
+        if (std::memcmp(ob.data() + c, nb.data() + c, k) != 0) {
+          if (run_len == 0) {
+            run_start = c;
+          }
+          run_len += k;
+        } else {
+          VSNAPD_CHAIN_TRY_VOID(flush_run());
+        }
+      }
+      VSNAPD_CHAIN_TRY_VOID(flush_run());
+      off += n;
+    }
+    return {};
+  };
+  if (auto r = run_chunks(size, chunk_of(job, cluster), 2, job, compare_copy); !r) {
+    (void)top->flush();
+    if (r.error() == errc::cancelled) {
       return fail(errc::cancelled, "rebase of '" + top_path + "' cancelled");
     }
-    const block_extent mine = VSNAPD_TRY(top->block_status(off, std::min(chunk, size - off), false));
-    if (mine.length == 0) {
-      return fail(errc::corrupt_image, "block status made no progress in '" + top_path + "'");
-    }
-    if (mine.state != block_state::unallocated) {
-      off += mine.length;  // the top's own clusters hide any backing file
-      continue;
-    }
-    // What the guest sees here today comes from the old chain; where the old chain reads zero
-    // and so does the new one, nothing can differ.
-    const block_extent old_state = VSNAPD_TRY(top->block_status(off, mine.length, true));
-    const std::uint64_t len = old_state.length;
-    const bool old_zero = old_state.state != block_state::data;
-    if (old_zero && VSNAPD_TRY(fresh.reads_zero(off, len))) {
-      off += len;
-      continue;
-    }
-    auto ob = old_buf.first(len);
-    auto nb = new_buf.first(len);
-    if (old_zero) {
-      std::fill(ob.begin(), ob.end(), std::byte{0});
-    } else {
-      VSNAPD_CHAIN_TRY_VOID(top->read(off, ob));
-    }
-    VSNAPD_CHAIN_TRY_VOID(fresh.read(off, nb));
-    // Copy cluster by cluster, only the clusters that differ; runs of them in one write.
-    std::uint64_t run_start = 0;
-    std::uint64_t run_len = 0;
-    const auto flush_run = [&]() -> result<void> {
-      if (run_len != 0) {
-        if (old_zero && all_zero(ob.subspan(run_start, run_len))) {
-          VSNAPD_CHAIN_TRY_VOID(top->write_zeroes(off + run_start, run_len));
-        } else {
-          VSNAPD_CHAIN_TRY_VOID(top->write(off + run_start, ob.subspan(run_start, run_len)));
-        }
-        copied += run_len;
-        run_len = 0;
-      }
-      return {};
-    };
-    for (std::uint64_t c = 0; c < len; c += cluster) {
-      const std::uint64_t n = std::min<std::uint64_t>(cluster, len - c);
-      if (std::memcmp(ob.data() + c, nb.data() + c, n) != 0) {
-        if (run_len == 0) {
-          run_start = c;
-        }
-        run_len += n;
-      } else {
-        VSNAPD_CHAIN_TRY_VOID(flush_run());
-      }
-    }
-    VSNAPD_CHAIN_TRY_VOID(flush_run());
-    off += len;
+    return r.error();
   }
   // Barrier: the clusters that keep the guest view are durable before the header names the
   // new backing file; a crash before leaves the old, still valid, chain.
   VSNAPD_CHAIN_TRY_VOID(top->flush());
   VSNAPD_CHAIN_TRY_VOID(top->set_backing(opts.backing_file, format));
   VSNAPD_CHAIN_TRY_VOID(top->close());
-  tick(job, size, size);
-  return copied;
+  return copied.load();
 }
 
 }  // namespace vsnapd::storage

@@ -21,14 +21,18 @@ namespace vsnapd::storage {
 
 /// Progress and cancellation of a long chain operation.
 struct job_control {
-  /// Called after every chunk with the bytes of the virtual disk processed so far and the
-  /// total; `done` never decreases and the last call has done == total (unless cancelled or
-  /// failed). Called on the thread running the operation.
+  /// Called first with done == 0, then after every chunk with the bytes of the virtual disk
+  /// processed so far and the total; `done` never decreases and the last call has
+  /// done == total (unless cancelled or failed). Always called on the thread that started the
+  /// operation, never on a worker.
   std::function<void(std::uint64_t done, std::uint64_t total)> progress;
   /// Cancels the operation between chunks; the operation then returns errc::cancelled.
   std::stop_token stop;
   /// Copy granularity in bytes (rounded up to a cluster); bounds the latency of cancellation.
   std::uint64_t chunk_bytes = 4u << 20;
+  /// Chunks copied at once, each on its own worker thread, so reads overlap writes. A cancel
+  /// takes effect after at most this many more chunks.
+  unsigned threads = 4;
 };
 
 /// Parameters of create_overlay.

@@ -103,7 +103,9 @@ elapsed_ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b - a) * 1000 }'
 inproc_ms() { awk '/^time:/ { printf "%.3f", $2 * 1000 }' <<<"$1"; }
 
 GiB=$((1 << 30))
+section() { echo "bench: [$((SECONDS))s] $*" >&2; }
 
+section "images"
 # --- images -------------------------------------------------------------------------------------
 qemu-img create -q -f qcow2 "$WORK/base10g.qcow2" 10G
 fresh_overlay() { rm -f "$1"; qemu-img create -q -f qcow2 -b "$WORK/base10g.qcow2" -F qcow2 "$1"; }
@@ -112,8 +114,9 @@ qemu-img create -q -f qcow2 -o preallocation=falloc "$WORK/full10g.qcow2" 10G
 full_image() { rm -f "$1"; ln "$WORK/full10g.qcow2" "$1"; }
 
 # --- 4 KiB sequential and strided I/O, QD1 and QD32 ---------------------------------------------
+section "4 KiB sequential and strided"
 for d in 1 32; do
-  n=$(count $((d == 1 ? 20000 : 100000)))
+  n=$(count $((d == 1 ? 10000 : 50000)))
   bench_pair "write 4k seq     QD$d fresh overlay" fresh_overlay "$n" -w -d "$d" -s 4k --pattern=165
   bench_pair "write 4k S=64k   QD$d fresh overlay" fresh_overlay "$n" -w -d "$d" -s 4k -S 64k
   bench_pair "read  4k seq     QD$d fresh overlay" fresh_overlay "$n" -d "$d" -s 4k
@@ -123,9 +126,10 @@ for d in 1 32; do
   bench_pair "read  4k S=64k   QD$d full image" full_image "$n" -d "$d" -s 4k -S 64k
 done
 
+section "64 KiB sequential writes"
 # --- 64 KiB sequential writes (throughput) ------------------------------------------------------
 for d in 1 32; do
-  n=$(count 12000)
+  n=$(count 8000)
   fresh_overlay "$WORK/img.qcow2"
   v=$(mibs_of "$n" 65536 "$("$VSNAPD_IMG" bench -f qcow2 -t none -w -c "$n" -d $d -s 64k "$WORK/img.qcow2")")
   fresh_overlay "$WORK/img.qcow2"
@@ -133,35 +137,41 @@ for d in 1 32; do
   row "write 64k seq    QD$d fresh overlay" "$v" "$q" MiB/s higher 0.9
 done
 
+section "random 4 KiB"
 # --- random 4 KiB against fio's raw-file ceiling ------------------------------------------------
 # qemu-img bench has no random mode; `vsnapd-img bench --random` (a vsnapd extension) draws
 # 4 KiB-aligned offsets uniformly over the image. fio runs on a raw file of the same size on the
-# same file system with O_DIRECT and libaio, which bounds what any format layer can reach.
-fallocate -l 10G "$WORK/raw10g.img"
+# same file system with O_DIRECT and libaio, which bounds what any format layer can reach. Both
+# files hold real data (written first), so reads reach the device and not fallocate'd extents.
+qemu-img create -q -f qcow2 "$WORK/rand2g.qcow2" 2G
+qemu-img bench -q -f qcow2 -t none -w -c 2048 -d 8 -s 1M --pattern=77 "$WORK/rand2g.qcow2" >/dev/null
+fio --name=fill --filename="$WORK/raw2g.img" --rw=write --bs=1M --size=2G --direct=1 \
+  --ioengine=libaio --iodepth=8 --output=/dev/null
 for rw in write read; do
   for d in 1 32; do
-    n=$(count $((d == 1 ? 20000 : 100000)))
+    n=$(count $((d == 1 ? 10000 : 50000)))
     wflag=()
     [[ $rw == write ]] && wflag=(-w)
     v=$(iops_of "$n" "$("$VSNAPD_IMG" bench -f qcow2 -t none "${wflag[@]}" --random -c "$n" -d $d \
-      -s 4k "$WORK/full10g.qcow2")")
-    f=$(fio --name=ceiling --filename="$WORK/raw10g.img" --rw=rand$rw --bs=4k --direct=1 \
-      --ioengine=libaio --iodepth=$d --number_ios="$n" --size=10G --norandommap \
+      -s 4k "$WORK/rand2g.qcow2")")
+    f=$(fio --name=ceiling --filename="$WORK/raw2g.img" --rw=rand$rw --bs=4k --direct=1 \
+      --ioengine=libaio --iodepth=$d --number_ios="$n" --size=2G --norandommap \
       --randrepeat=0 --output-format=terse --terse-version=3 | awk -F';' -v rw=$rw '{
         print (rw == "read") ? $8 : $49 }')
-    row "rand$rw 4k       QD$d (fio on raw file)" "$v" "$f" IOPS higher - fio
+    row "rand$rw 4k      QD$d (fio on raw file)" "$v" "$f" IOPS higher - fio
   done
 done
-rm -f "$WORK/raw10g.img"
+rm -f "$WORK/raw2g.img" "$WORK/rand2g.qcow2"
 
+section "chain reads"
 # --- reads through a backing chain of depth 1, 8, 32 --------------------------------------------
-# The data sits in the bottom image; every read walks the whole chain to find it.
+# The data (1 GiB, really written) sits in the bottom image; every read walks the whole chain.
+qemu-img create -q -f qcow2 "$WORK/chain0.qcow2" 1G
+qemu-img bench -q -f qcow2 -t none -w -c 1024 -d 8 -s 1M --pattern=33 "$WORK/chain0.qcow2" >/dev/null
 chain_top=""
 make_chain() { # <depth>
-  local depth=$1 i prev
-  rm -f "$WORK"/chain*.qcow2
-  qemu-img create -q -f qcow2 -o preallocation=falloc "$WORK/chain0.qcow2" 1G
-  prev="$WORK/chain0.qcow2"
+  local depth=$1 i prev="$WORK/chain0.qcow2"
+  rm -f "$WORK"/chain[1-9]*.qcow2
   for ((i = 1; i < depth; i++)); do
     qemu-img create -q -f qcow2 -b "$prev" -F qcow2 "$WORK/chain$i.qcow2"
     prev="$WORK/chain$i.qcow2"
@@ -171,17 +181,18 @@ make_chain() { # <depth>
 declare -A chain_v chain_q
 for depth in 1 8 32; do
   make_chain $depth
-  n=$(count 100000)
+  n=$(count 50000)
   chain_v[$depth]=$(iops_of "$n" "$("$VSNAPD_IMG" bench -f qcow2 -t none -c "$n" -d 32 -s 4k \
     "$chain_top")")
   chain_q[$depth]=$(iops_of "$n" "$(qemu-img bench -f qcow2 -t none -c "$n" -d 32 -s 4k "$chain_top")")
   row "read  4k seq QD32 chain depth $depth" "${chain_v[$depth]}" "${chain_q[$depth]}" IOPS higher -
 done
-row "chain depth 32 vs depth 1 (vsnapd, qemu)" "${chain_v[32]}" "${chain_v[1]}" IOPS higher 0.8 \
+row "chain depth 32 vs depth 1 (vsnapd)" "${chain_v[32]}" "${chain_v[1]}" IOPS higher 0.8 \
   "vsnapd depth1"
 row "chain depth 32 vs depth 1 (qemu)" "${chain_q[32]}" "${chain_q[1]}" IOPS higher - "qemu depth1"
 rm -f "$WORK"/chain*.qcow2
 
+section "overlay creation"
 # --- overlay creation ---------------------------------------------------------------------------
 for size in 1G 1T; do
   qemu-img create -q -f qcow2 "$WORK/obase.qcow2" $size
@@ -205,6 +216,7 @@ for size in 1G 1T; do
   rm -f "$WORK/obase.qcow2" "$WORK/ovl.qcow2"
 done
 
+section "internal snapshots"
 # --- internal snapshot create/delete: 10 GiB image with 5 GiB written ---------------------------
 # preallocation=metadata maps 5 GiB of clusters (the metadata state of 5 GiB written) without
 # writing 5 GiB of data, which keeps the run short; then the disk grows to 10 GiB.
@@ -230,6 +242,7 @@ row "snapshot create (vsnapd in-process)" "$(inproc_ms "$out_c")" "$qc" ms lower
 row "snapshot delete (vsnapd in-process)" "$(inproc_ms "$out_d")" "$qd" ms lower - "qemu process"
 rm -f "$WORK/snap.qcow2"
 
+section "commit"
 # --- commit throughput: 256 MiB written in an overlay, merged into its base ---------------------
 commit_chain() {
   rm -f "$WORK/cbase.qcow2" "$WORK/ctop.qcow2"
@@ -254,6 +267,7 @@ row "commit 256 MiB (MiB/s, whole process)" \
   "$(awk -v t="$best_q" 'BEGIN { printf "%.0f", 256 / (t / 1000) }')" MiB/s higher 0.9
 rm -f "$WORK/cbase.qcow2" "$WORK/ctop.qcow2"
 
+section "done"
 {
   echo "# vsnapd storage benchmark, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(qemu-img --version | head -1)"
   echo "# ratio > 1 means vsnapd is better (IOPS, MiB/s: vsnapd/ref; ms: ref/vsnapd)"
