@@ -29,10 +29,10 @@ struct job_control {
   /// Cancels the operation between chunks; the operation then returns errc::cancelled.
   std::stop_token stop;
   /// Copy granularity in bytes (rounded up to a cluster); bounds the latency of cancellation.
-  std::uint64_t chunk_bytes = 4u << 20;
+  std::uint64_t chunk_bytes = 1u << 20;
   /// Chunks copied at once, each on its own worker thread, so reads overlap writes. A cancel
   /// takes effect after at most this many more chunks.
-  unsigned threads = 4;
+  unsigned threads = 8;
 };
 
 /// Parameters of create_overlay.
