@@ -68,12 +68,15 @@ bool tick(const job_control& job, std::uint64_t done, std::uint64_t total) {
 // QEMU's block jobs get from their coroutines). The calling thread hands out chunks, at most
 // `threads` at a time, and between hand-outs reports progress and checks for cancellation:
 // a cancel stops after the chunks already handed out, each of which leaves the chain
-// consistent on its own. Each worker owns `buffers` aligned buffers of one chunk.
+// consistent on its own. Before handing out a chunk it asks `skip` for the first offset at or
+// after it that may need work, so a sparse 1 TiB image costs a few block-status calls, not a
+// million chunk hand-offs. Each worker owns `buffers` aligned buffers of one chunk.
 using chunk_work = std::function<result<void>(std::uint64_t offset, std::uint64_t length,
                                               std::span<aligned_buffer> buffers)>;
+using chunk_skip = std::function<result<std::uint64_t>(std::uint64_t offset)>;
 
 result<void> run_chunks(std::uint64_t size, std::uint64_t chunk, int buffers, const job_control& job,
-                        const chunk_work& work) {
+                        const chunk_skip& skip, const chunk_work& work) {
   const unsigned threads = std::max(1u, job.threads);
   std::mutex mu;
   std::condition_variable cv;
@@ -83,6 +86,12 @@ result<void> run_chunks(std::uint64_t size, std::uint64_t chunk, int buffers, co
   unsigned in_flight = 0;
   error_code first_error;
   std::string first_detail;
+  const auto record_error = [&](const error_code& ec) {  // with mu held
+    if (!first_error) {
+      first_error = ec;
+      first_detail = last_error_detail();  // thread-local: carried to the caller's thread
+    }
+  };
 
   const auto worker = [&] {
     std::vector<aligned_buffer> bufs;
@@ -103,9 +112,8 @@ result<void> run_chunks(std::uint64_t size, std::uint64_t chunk, int buffers, co
       const std::uint64_t len = std::min(chunk, size - off);
       result<void> r = work(off, len, bufs);
       std::lock_guard lock(mu);
-      if (!r && !first_error) {
-        first_error = r.error();
-        first_detail = last_error_detail();  // thread-local: carried to the caller's thread
+      if (!r) {
+        record_error(r.error());
       }
       done += len;
       --in_flight;
@@ -117,16 +125,29 @@ result<void> run_chunks(std::uint64_t size, std::uint64_t chunk, int buffers, co
   for (unsigned t = 0; t < threads; ++t) {
     pool.emplace_back(worker);
   }
-  tick(job, 0, size);
-  bool cancelled = false;
+  bool cancelled = tick(job, 0, size);
+  std::uint64_t reported = 0;
   std::uint64_t next = 0;
   {
     std::unique_lock lock(mu);
     while (true) {
       // Hand out chunks while there is room and no reason to stop.
       while (next < size && in_flight < threads && !first_error && !cancelled) {
+        lock.unlock();
+        result<std::uint64_t> to = skip(next);
+        lock.lock();
+        if (!to) {
+          record_error(to.error());
+          break;
+        }
+        const std::uint64_t start = std::min(*to, size);
+        done += start - next;  // skipped bytes are processed bytes
+        next = start;
+        if (next >= size) {
+          break;
+        }
         queue.push_back(next);
-        next += chunk;
+        next += std::min(chunk, size - next);
         ++in_flight;
         cv.notify_all();
       }
@@ -135,9 +156,9 @@ result<void> run_chunks(std::uint64_t size, std::uint64_t chunk, int buffers, co
       }
       const std::uint64_t before = done;
       cv.wait(lock, [&] { return done != before || in_flight == 0; });
-      const std::uint64_t now = done;
+      reported = done;
       lock.unlock();
-      cancelled = tick(job, now, size) || cancelled;
+      cancelled = tick(job, reported, size) || cancelled;
       lock.lock();
     }
     closing = true;
@@ -153,7 +174,29 @@ result<void> run_chunks(std::uint64_t size, std::uint64_t chunk, int buffers, co
   if (cancelled) {
     return make_error_code(errc::cancelled);
   }
+  if (reported != size) {
+    tick(job, size, size);  // the tail was skipped after the last chunk finished
+  }
   return {};
+}
+
+// A chunk_skip over `img`'s block status: advances past extents for which `needs_work` is
+// false, a whole extent (up to an L2 table's reach or more) per call.
+chunk_skip skip_while(image& img, bool follow_backing, std::function<bool(const block_extent&)> needs_work) {
+  return [&img, follow_backing, needs_work = std::move(needs_work)](std::uint64_t off) -> result<std::uint64_t> {
+    const std::uint64_t size = img.virtual_size();
+    while (off < size) {
+      const block_extent e = VSNAPD_TRY(img.block_status(off, size - off, follow_backing));
+      if (e.length == 0) {
+        return fail(errc::corrupt_image, "block status made no progress in '" + img.name() + "'");
+      }
+      if (needs_work(e)) {
+        return off;
+      }
+      off += e.length;
+    }
+    return size;
+  };
 }
 
 bool same_file(const std::string& a, const std::string& b) {
@@ -406,7 +449,12 @@ result<commit_stats> commit(const std::string& top_path, const commit_options& o
     }
     return {};
   };
-  if (auto r = run_chunks(size, chunk_of(job, top->cluster_size()), 1, job, copy); !r) {
+  const auto above_base = [&](const block_extent& e) {
+    return e.depth < base.depth && e.state != block_state::unallocated;
+  };
+  if (auto r = run_chunks(size, chunk_of(job, top->cluster_size()), 1, job,
+                          skip_while(*top, true, above_base), copy);
+      !r) {
     (void)target->flush();  // what was copied stays; the top still hides it
     if (r.error() == errc::cancelled) {
       return fail(errc::cancelled, "commit of '" + top_path + "' cancelled");
@@ -479,7 +527,12 @@ result<std::uint64_t> stream(const std::string& top_path, const stream_options& 
     }
     return {};
   };
-  if (auto r = run_chunks(size, chunk_of(job, top->cluster_size()), 1, job, copy); !r) {
+  const auto in_removed_layer = [&](const block_extent& e) {
+    return e.depth >= 1 && e.depth < stop_depth && e.state != block_state::unallocated;
+  };
+  if (auto r = run_chunks(size, chunk_of(job, top->cluster_size()), 1, job,
+                          skip_while(*top, true, in_removed_layer), copy);
+      !r) {
     (void)top->flush();
     if (r.error() == errc::cancelled) {
       return fail(errc::cancelled, "stream into '" + top_path + "' cancelled");
@@ -584,7 +637,10 @@ result<std::uint64_t> rebase(const std::string& top_path, const rebase_options& 
     }
     return {};
   };
-  if (auto r = run_chunks(size, chunk_of(job, cluster), 2, job, compare_copy); !r) {
+  const auto not_in_top = [](const block_extent& e) { return e.state == block_state::unallocated; };
+  if (auto r = run_chunks(size, chunk_of(job, cluster), 2, job, skip_while(*top, false, not_in_top),
+                          compare_copy);
+      !r) {
     (void)top->flush();
     if (r.error() == errc::cancelled) {
       return fail(errc::cancelled, "rebase of '" + top_path + "' cancelled");
