@@ -22,6 +22,7 @@ test_pkgs=(
   wsl uuid-runtime      # openwsman-style shell client (wsl uses uuidgen)
   curl openssl ca-certificates
   qemu-utils            # qemu-img: interoperability oracle for the qcow2 engine
+  qemu-system-x86       # savevm/loadvm: VM state in qcow2 internal snapshots (TCG)
 )
 
 want=("${build_pkgs[@]}" "${test_pkgs[@]}")

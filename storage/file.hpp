@@ -2,12 +2,12 @@
 // The one seam every byte of image I/O goes through (STYLE rule 31), so tests can swap in
 // tests/fakes/storage/mem_file and inject torn writes, EIO and ENOSPC.
 
-#include "common/error.hpp"
-
 #include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
+
+#include "common/error.hpp"
 
 namespace vsnapd::storage {
 

@@ -1,7 +1,5 @@
 #include "storage/posix_file.hpp"
 
-#include "storage/errc.hpp"
-
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,6 +8,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+
+#include "storage/errc.hpp"
 
 namespace vsnapd::storage {
 
@@ -104,8 +104,8 @@ class posix_file final : public file {
   result<void> raw_read(std::uint64_t offset, std::span<std::byte> buf) {
     std::size_t done = 0;
     while (done < buf.size()) {
-      ssize_t n = ::pread(fd_, buf.data() + done, buf.size() - done,
-                          static_cast<off_t>(offset + done));
+      ssize_t n =
+          ::pread(fd_, buf.data() + done, buf.size() - done, static_cast<off_t>(offset + done));
       if (n < 0) {
         if (errno == EINTR) {
           continue;
@@ -125,8 +125,8 @@ class posix_file final : public file {
   result<void> raw_write(std::uint64_t offset, std::span<const std::byte> buf) {
     std::size_t done = 0;
     while (done < buf.size()) {
-      ssize_t n = ::pwrite(fd_, buf.data() + done, buf.size() - done,
-                           static_cast<off_t>(offset + done));
+      ssize_t n =
+          ::pwrite(fd_, buf.data() + done, buf.size() - done, static_cast<off_t>(offset + done));
       if (n < 0) {
         if (errno == EINTR) {
           continue;
@@ -143,8 +143,8 @@ class posix_file final : public file {
   // writes that share a block (sub-block guest writes take the exclusive lock).
   result<void> bounce_read(std::uint64_t offset, std::span<std::byte> buf) {
     std::uint64_t start = offset / direct_alignment * direct_alignment;
-    std::uint64_t end = (offset + buf.size() + direct_alignment - 1) / direct_alignment *
-                        direct_alignment;
+    std::uint64_t end =
+        (offset + buf.size() + direct_alignment - 1) / direct_alignment * direct_alignment;
     auto tmp = make_aligned(end - start);
     auto r = raw_read(start, {tmp.get(), end - start});
     if (!r) {
@@ -156,8 +156,8 @@ class posix_file final : public file {
 
   result<void> bounce_write(std::uint64_t offset, std::span<const std::byte> buf) {
     std::uint64_t start = offset / direct_alignment * direct_alignment;
-    std::uint64_t end = (offset + buf.size() + direct_alignment - 1) / direct_alignment *
-                        direct_alignment;
+    std::uint64_t end =
+        (offset + buf.size() + direct_alignment - 1) / direct_alignment * direct_alignment;
     auto tmp = make_aligned(end - start);
     if (start != offset || end != offset + buf.size()) {
       auto r = raw_read(start, {tmp.get(), end - start});

@@ -1,11 +1,11 @@
 // Consistency check and repair: recount every reference and compare with the refcounts,
 // in the spirit of `qemu-img check` (same message shapes, so people can compare the two).
 
-#include "storage/cow/image_impl.hpp"
-
 #include <algorithm>
 #include <cstring>
 #include <sstream>
+
+#include "storage/cow/image_impl.hpp"
 
 namespace vsnapd::storage {
 
@@ -70,8 +70,8 @@ std::string check_report::to_json() const {
   o << "{\"leaks\": " << leaks << ", \"corruptions\": " << corruptions
     << ", \"leaks_fixed\": " << leaks_fixed << ", \"corruptions_fixed\": " << corruptions_fixed
     << ", \"allocated_clusters\": " << allocated_clusters
-    << ", \"total_clusters\": " << total_clusters
-    << ", \"image_end_offset\": " << image_end_offset << ", \"messages\": [";
+    << ", \"total_clusters\": " << total_clusters << ", \"image_end_offset\": " << image_end_offset
+    << ", \"messages\": [";
   for (std::size_t i = 0; i < messages.size(); ++i) {
     o << (i ? ", " : "") << "\"" << json_escape(messages[i]) << "\"";
   }
@@ -105,8 +105,7 @@ result<check_report> image::impl::check_locked(check_mode mode) {
     }
   };
   inc(0, cs_, "header");
-  inc(h_.refcount_table_offset, std::uint64_t{h_.refcount_table_clusters} << cb_,
-      "refcount table");
+  inc(h_.refcount_table_offset, std::uint64_t{h_.refcount_table_clusters} << cb_, "refcount table");
   for (std::uint64_t off : rt_) {
     if (off != 0) {
       inc(off, cs_, "refcount block");
@@ -156,7 +155,8 @@ result<check_report> image::impl::check_locked(check_mode mode) {
           continue;
         }
         if ((off & (cs_ - 1)) != 0) {
-          errors.push_back("ERROR offset=" + hex(off) + ": Cluster is not properly aligned; "
+          errors.push_back("ERROR offset=" + hex(off) +
+                           ": Cluster is not properly aligned; "
                            "L2 entry corrupted.");
           ++rep.corruptions;
           continue;
@@ -203,9 +203,8 @@ result<check_report> image::impl::check_locked(check_mode mode) {
     }
     if (stored > want) {
       bool fix = mode != check_mode::report;
-      leaks.push_back(std::string(fix ? "Repairing" : "Leaked") + " cluster " +
-                      std::to_string(c) + " refcount=" + std::to_string(stored) +
-                      " reference=" + std::to_string(want));
+      leaks.push_back(std::string(fix ? "Repairing" : "Leaked") + " cluster " + std::to_string(c) +
+                      " refcount=" + std::to_string(stored) + " reference=" + std::to_string(want));
       if (fix) {
         VSNAPD_TRY_VOID(set_refcount(c, want));
         ++rep.leaks_fixed;
@@ -214,8 +213,8 @@ result<check_report> image::impl::check_locked(check_mode mode) {
       }
     } else {
       bool fix = mode == check_mode::repair_all;
-      errors.push_back(std::string(fix ? "Repairing" : "ERROR") + " cluster " +
-                       std::to_string(c) + " refcount=" + std::to_string(stored) +
+      errors.push_back(std::string(fix ? "Repairing" : "ERROR") + " cluster " + std::to_string(c) +
+                       " refcount=" + std::to_string(stored) +
                        " reference=" + std::to_string(want));
       if (fix) {
         missing_blocks.push_back(c);

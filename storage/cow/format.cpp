@@ -1,8 +1,8 @@
 #include "storage/cow/format.hpp"
 
-#include "storage/errc.hpp"
-
 #include <cstring>
+
+#include "storage/errc.hpp"
 
 namespace vsnapd::storage::qcow2 {
 
@@ -125,8 +125,9 @@ result<header> parse_header(std::span<const std::byte> b, const std::string& nam
   }
 
   if (h.backing_file_offset != 0) {
-    if (h.backing_file_size > 1023 || h.backing_file_offset > b.size() ||
-        h.backing_file_size > b.size() - h.backing_file_offset) {
+    std::uint64_t end = std::min<std::uint64_t>(b.size(), cs);
+    if (h.backing_file_size > 1023 || h.backing_file_offset > end ||
+        h.backing_file_size > end - h.backing_file_offset) {
       return bad("backing file name at " + hex(h.backing_file_offset) + " (" +
                  std::to_string(h.backing_file_size) + " bytes) is outside the header cluster");
     }
@@ -174,9 +175,8 @@ result<std::vector<std::byte>> serialize_header(const header& h) {
   };
   bool ok = true;
   if (!h.backing_format.empty()) {
-    ok = put_ext(ext_backing_format,
-                 {reinterpret_cast<const std::byte*>(h.backing_format.data()),
-                  h.backing_format.size()});
+    ok = put_ext(ext_backing_format, {reinterpret_cast<const std::byte*>(h.backing_format.data()),
+                                      h.backing_format.size()});
   }
   for (const auto& e : h.other_extensions) {
     ok = ok && put_ext(e.type, e.data);

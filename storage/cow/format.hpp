@@ -2,13 +2,13 @@
 // qcow2 on-disk layout (FORMAT.md beside this file): constants, big-endian helpers and the
 // header, parsed and serialized without I/O so it is testable on plain byte arrays.
 
-#include "common/error.hpp"
-
 #include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
 #include <vector>
+
+#include "common/error.hpp"
 
 namespace vsnapd::storage::qcow2 {
 
@@ -56,7 +56,7 @@ inline constexpr std::uint64_t refcount_table_offset_mask = 0xfffffffffffffe00ul
 // allocate unbounded memory.
 inline constexpr std::uint32_t min_cluster_bits = 9;
 inline constexpr std::uint32_t max_cluster_bits = 21;
-inline constexpr std::uint64_t max_l1_bytes = 32ull << 20;          // as QEMU
+inline constexpr std::uint64_t max_l1_bytes = 32ull << 20;             // as QEMU
 inline constexpr std::uint64_t max_refcount_table_bytes = 8ull << 20;  // as QEMU
 inline constexpr std::uint32_t max_snapshots = 65536;
 inline constexpr std::uint64_t max_snapshot_table_bytes = 64ull << 20;
@@ -142,7 +142,9 @@ struct header {
 [[nodiscard]] result<std::vector<std::byte>> serialize_header(const header& h);
 
 /// Entries per L2 table and per refcount block.
-inline std::uint64_t l2_entries(const header& h) { return (1ull << h.cluster_bits) / 8; }
+inline std::uint64_t l2_entries(const header& h) {
+  return (1ull << h.cluster_bits) / 8;
+}
 
 /// Bytes of VM-state area start: guest offset of the first L1 entry past the disk.
 inline std::uint64_t vm_state_offset(std::uint64_t disk_size, std::uint32_t cluster_bits) {

@@ -1,12 +1,6 @@
 // The qcow2 engine: open/create, the L2 and refcount caches, allocation, guest I/O, flush.
 // Every fsync below is a barrier named after the invariant in FORMAT.md it protects.
 
-#include "storage/cow/image_impl.hpp"
-
-#include "common/assert.hpp"
-#include "common/log.hpp"
-#include "storage/posix_file.hpp"
-
 #include <zlib.h>
 
 #include <algorithm>
@@ -15,6 +9,11 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+
+#include "common/assert.hpp"
+#include "common/log.hpp"
+#include "storage/cow/image_impl.hpp"
+#include "storage/posix_file.hpp"
 
 namespace vsnapd::storage {
 
@@ -42,9 +41,15 @@ aligned_buf make_buf(std::size_t n) {
   return aligned_buf(static_cast<std::byte*>(p));
 }
 
-bool is_normal(std::uint64_t e) { return (e & oflag_compressed) == 0 && (e & l2_offset_mask); }
-bool is_compressed(std::uint64_t e) { return (e & oflag_compressed) != 0; }
-bool is_zero(std::uint64_t e) { return (e & oflag_compressed) == 0 && (e & oflag_zero); }
+bool is_normal(std::uint64_t e) {
+  return (e & oflag_compressed) == 0 && (e & l2_offset_mask);
+}
+bool is_compressed(std::uint64_t e) {
+  return (e & oflag_compressed) != 0;
+}
+bool is_zero(std::uint64_t e) {
+  return (e & oflag_compressed) == 0 && (e & oflag_zero);
+}
 
 }  // namespace
 
@@ -109,7 +114,7 @@ result<std::byte*> image::impl::rb_get(std::uint64_t offset, bool load) {
   if (s.offset != 0 && s.dirty) {
     // A refcount block may reach the disk early: increments before references are always
     // safe (R1), and decrements are only applied to the cache once they are safe (R2).
-    VSNAPD_TRY_VOID(f_->write_at(s.offset, {rbc_.data(i), cs_}));
+    VSNAPD_TRY_VOID(write_file(s.offset, {rbc_.data(i), cs_}));
   }
   if (s.offset != 0) {
     rbc_.index.erase(s.offset);
@@ -130,7 +135,7 @@ result<void> image::impl::write_dirty_refblocks() {
   for (std::size_t i = 0; i < rbc_.slots.size(); ++i) {
     auto& s = rbc_.slots[i];
     if (s.offset != 0 && s.dirty) {
-      VSNAPD_TRY_VOID(f_->write_at(s.offset, {rbc_.data(i), cs_}));
+      VSNAPD_TRY_VOID(write_file(s.offset, {rbc_.data(i), cs_}));
       s.dirty = false;
     }
   }
@@ -143,8 +148,7 @@ result<void> image::impl::write_l2_slot(std::size_t i) {
   // in them, are durable before the table that references them is written.
   VSNAPD_TRY_VOID(write_dirty_refblocks());
   VSNAPD_TRY_VOID(f_->flush());
-  need_barrier_ = false;
-  VSNAPD_TRY_VOID(f_->write_at(s.offset, {l2c_.data(i), cs_}));
+  VSNAPD_TRY_VOID(write_file(s.offset, {l2c_.data(i), cs_}));
   s.dirty = false;
   return {};
 }
@@ -152,6 +156,10 @@ result<void> image::impl::write_l2_slot(std::size_t i) {
 result<std::byte*> image::impl::l2_get(std::uint64_t offset, bool load) {
   std::size_t i = l2c_.find(offset);
   if (i != detail::table_cache::npos) {
+    if (!load) {
+      // A freshly allocated table: whatever was cached at this offset is history.
+      std::memset(l2c_.data(i), 0, cs_);
+    }
     return l2c_.data(i);
   }
   i = l2c_.victim();
@@ -239,8 +247,10 @@ result<void> image::impl::update_refcount(std::uint64_t cluster, std::int64_t de
     return corrupt("refcount of cluster " + std::to_string(cluster) + " would drop below 0");
   }
   if (delta > 0 && max - cur < static_cast<std::uint64_t>(delta)) {
-    return fail(errc::invalid_argument, "'" + name_ + "': refcount of cluster " +
-                                            std::to_string(cluster) + " would overflow");
+    // Not a caller error: the operation is half done, so this must poison the image.
+    return fail(errc::unsupported_feature,
+                "'" + name_ + "': refcount of cluster " + std::to_string(cluster) +
+                    " would exceed the image's " + std::to_string(rc_bits_) + "-bit refcounts");
   }
   std::uint64_t v = cur + static_cast<std::uint64_t>(delta);
   VSNAPD_TRY_VOID(set_refcount(cluster, v));
@@ -276,13 +286,13 @@ result<void> image::impl::ensure_refblock(std::uint64_t cluster) {
   std::memset(block.get(), 0, cs_);
   rc_store(block.get(), at - first, rc_bits_, 1);
   std::uint64_t off = at << cb_;
-  VSNAPD_TRY_VOID(f_->write_at(off, {block.get(), cs_}));
+  VSNAPD_TRY_VOID(write_file(off, {block.get(), cs_}));
   host_end_ = std::max(host_end_, off + cs_);
   // Barrier R3: the new block's contents are durable before the table points to it.
   VSNAPD_TRY_VOID(f_->flush());
   std::byte e[8];
   store_be64(e, off);
-  VSNAPD_TRY_VOID(f_->write_at(h_.refcount_table_offset + ti * 8, e));
+  VSNAPD_TRY_VOID(write_file(h_.refcount_table_offset + ti * 8, e));
   // Barrier R3: the table entry is durable before any refcount in the block matters (the
   // caller's reference is written only after the next refcount barrier anyway).
   VSNAPD_TRY_VOID(f_->flush());
@@ -333,7 +343,7 @@ result<void> image::impl::grow_refcount_table(std::uint64_t min_entries) {
         rc_store(block.get(), c % rpb_, rc_bits_, 1);
       }
     }
-    VSNAPD_TRY_VOID(f_->write_at(nrt[ti], {block.get(), cs_}));
+    VSNAPD_TRY_VOID(write_file(nrt[ti], {block.get(), cs_}));
   }
   // New clusters covered by existing blocks get their refcount through the cache.
   rt_.swap(nrt);  // temporarily, so set_refcount sees the new blocks
@@ -357,14 +367,14 @@ result<void> image::impl::grow_refcount_table(std::uint64_t min_entries) {
     std::lock_guard lock(cache_mu_);
     VSNAPD_TRY_VOID(write_dirty_refblocks());
   }
-  VSNAPD_TRY_VOID(f_->write_at(e << cb_, {table.get(), t_clusters << cb_}));
+  VSNAPD_TRY_VOID(write_file(e << cb_, {table.get(), t_clusters << cb_}));
   host_end_ = std::max(host_end_, end << cb_);
   // Barrier R3: new blocks and table are durable before the header switches to them.
   VSNAPD_TRY_VOID(f_->flush());
   std::byte hdr[12];
   store_be64(hdr, e << cb_);
   store_be32(hdr + 8, static_cast<std::uint32_t>(t_clusters));
-  VSNAPD_TRY_VOID(f_->write_at(off_refcount_table_offset, hdr));
+  VSNAPD_TRY_VOID(write_file(off_refcount_table_offset, hdr));
   // Barrier R3: the header points to the new table before the old one is released.
   VSNAPD_TRY_VOID(f_->flush());
   std::uint64_t old_off = h_.refcount_table_offset;
@@ -470,14 +480,17 @@ result<std::uint64_t> image::impl::l2_entry_in(const std::vector<std::uint64_t>&
   } else if ((e & l2_offset_mask) != 0) {
     std::uint64_t off = e & l2_offset_mask;
     if ((off & (cs_ - 1)) != 0 || off + cs_ > host_end_ || off == 0) {
-      return corrupt("L2 entry " + hex(e) + " of table " + hex(l2off) + " points outside "
+      return corrupt("L2 entry " + hex(e) + " of table " + hex(l2off) +
+                     " points outside "
                      "the file or is not cluster aligned");
     }
   }
   return e;
 }
 
-result<std::uint64_t> image::impl::l2_entry(std::uint64_t gc) { return l2_entry_in(l1_, gc); }
+result<std::uint64_t> image::impl::l2_entry(std::uint64_t gc) {
+  return l2_entry_in(l1_, gc);
+}
 
 result<void> image::impl::load_l2_copy(std::uint64_t offset, std::vector<std::uint64_t>& out) {
   std::lock_guard lock(cache_mu_);
@@ -533,13 +546,13 @@ result<void> image::impl::set_l2_entry(std::uint64_t gc, std::uint64_t entry) {
 // ===================================================================== durability
 
 result<void> image::impl::write_header_field(std::size_t offset, std::span<const std::byte> b) {
-  return f_->write_at(offset, b);
+  return write_file(offset, b);
 }
 
 result<void> image::impl::write_full_header() {
   auto bytes = VSNAPD_TRY(serialize_header(h_));
   // Never write past the first cluster: the header owns exactly cluster 0.
-  return f_->write_at(0, bytes);
+  return write_file(0, bytes);
 }
 
 result<void> image::impl::mark_dirty() {
@@ -579,7 +592,6 @@ result<void> image::impl::flush_locked() {
         VSNAPD_TRY_VOID(write_dirty_refblocks());
       }
       VSNAPD_TRY_VOID(f_->flush());
-      need_barrier_ = false;
       return {};
     }
     // Barrier R1/D1: refcount increments and guest data are durable before any L2 or L1
@@ -588,7 +600,7 @@ result<void> image::impl::flush_locked() {
     for (std::size_t i = 0; i < l2c_.slots.size(); ++i) {
       auto& s = l2c_.slots[i];
       if (s.offset != 0 && s.dirty) {
-        VSNAPD_TRY_VOID(f_->write_at(s.offset, {l2c_.data(i), cs_}));
+        VSNAPD_TRY_VOID(write_file(s.offset, {l2c_.data(i), cs_}));
         s.dirty = false;
       }
     }
@@ -601,13 +613,12 @@ result<void> image::impl::flush_locked() {
     std::byte e[8];
     for (std::uint32_t i : l1_dirty_) {
       store_be64(e, l1_[i]);
-      VSNAPD_TRY_VOID(f_->write_at(h_.l1_table_offset + std::uint64_t{i} * 8, e));
+      VSNAPD_TRY_VOID(write_file(h_.l1_table_offset + std::uint64_t{i} * 8, e));
     }
     l1_dirty_.clear();
   }
   // Barrier R2: removed references are durable before their clusters' refcounts drop.
   VSNAPD_TRY_VOID(f_->flush());
-  need_barrier_ = false;
   if (!pending_free_.empty()) {
     auto frees = std::move(pending_free_);
     pending_free_.clear();
@@ -675,8 +686,7 @@ result<void> image::impl::read_compressed(std::uint64_t entry, std::byte* out) {
   return {};
 }
 
-result<void> image::impl::read_cluster_old(std::uint64_t gc, std::uint64_t entry,
-                                           std::byte* out) {
+result<void> image::impl::read_cluster_old(std::uint64_t gc, std::uint64_t entry, std::byte* out) {
   if (is_compressed(entry)) {
     return read_compressed(entry, out);
   }
@@ -758,8 +768,7 @@ result<void> image::impl::write_locked(std::uint64_t offset, std::span<const std
     std::uint64_t e = VSNAPD_TRY(l2_entry(gc));
     bool l2_owned = (l1_[l1i] & oflag_copied) != 0;
     if (l2_owned && is_normal(e) && !is_zero(e) && (e & oflag_copied)) {
-      VSNAPD_TRY_VOID(f_->write_at((e & l2_offset_mask) + in, buf.subspan(pos, n)));
-      need_barrier_ = true;
+      VSNAPD_TRY_VOID(write_file((e & l2_offset_mask) + in, buf.subspan(pos, n)));
       pos += n;
       continue;
     }
@@ -772,8 +781,13 @@ result<void> image::impl::write_locked(std::uint64_t offset, std::span<const std
     } else {
       host = VSNAPD_TRY(alloc_clusters(1));
     }
-    if (n == cs_) {
-      VSNAPD_TRY_VOID(f_->write_at(host, buf.subspan(pos, n)));
+    // A fresh cluster past everything ever written reads as zero already: when the guest saw
+    // zeros there before, only the new bytes need writing.
+    bool was_zero =
+        (e == 0 && h_.backing_file.empty()) || (is_zero(e) && (e & l2_offset_mask) == 0) || reuse;
+    bool fresh = host >= written_end_.load(std::memory_order_relaxed) && !reuse;
+    if (n == cs_ || (was_zero && fresh)) {
+      VSNAPD_TRY_VOID(write_file(host + in, buf.subspan(pos, n)));
     } else {
       if (!cluster) {
         cluster = make_buf(cs_);
@@ -784,9 +798,8 @@ result<void> image::impl::write_locked(std::uint64_t offset, std::span<const std
         VSNAPD_TRY_VOID(read_cluster_old(gc, e, cluster.get()));
       }
       std::memcpy(cluster.get() + in, buf.data() + pos, n);
-      VSNAPD_TRY_VOID(f_->write_at(host, {cluster.get(), cs_}));
+      VSNAPD_TRY_VOID(write_file(host, {cluster.get(), cs_}));
     }
-    need_barrier_ = true;
     VSNAPD_TRY_VOID(set_l2_entry(gc, host | oflag_copied));
     if (!reuse) {
       free_entry_later(e);
@@ -884,7 +897,7 @@ result<void> image::impl::grow_l1(std::uint64_t entries) {
     std::lock_guard cl(cache_mu_);
     VSNAPD_TRY_VOID(write_dirty_refblocks());
   }
-  VSNAPD_TRY_VOID(f_->write_at(off, t));
+  VSNAPD_TRY_VOID(write_file(off, t));
   // Barrier L1: the new L1 and its refcount are durable before the header switches to it.
   VSNAPD_TRY_VOID(f_->flush());
   std::byte hdr[12];
@@ -1083,7 +1096,7 @@ result<void> open_backing_of(image::impl& m, std::vector<std::string>& ancestors
                                               std::to_string(m.opts_.max_chain_depth));
   }
   file_opener opener = m.opts_.opener ? m.opts_.opener : posix_opener(false);
-  auto fr = opener(path, false);
+  auto fr = opener(path, m.opts_.backing_writable);
   if (!fr) {
     if (fr.error() == make_error_code(errc::not_found)) {
       return fail(errc::not_found,
@@ -1104,7 +1117,7 @@ result<void> open_backing_of(image::impl& m, std::vector<std::string>& ancestors
   }
   if (qcow) {
     open_options bo = m.opts_;
-    bo.writable = false;
+    bo.writable = m.opts_.backing_writable;
     ancestors.push_back(id);
     auto b = open_chain(std::move(bf), path, bo, ancestors);
     ancestors.pop_back();
@@ -1127,8 +1140,8 @@ result<void> check_ranges(image::impl& m, std::uint64_t file_size) {
   std::vector<range> rs;
   rs.push_back({0, m.cs_, "header"});
   rs.push_back({m.h_.l1_table_offset, std::uint64_t{m.h_.l1_size} * 8, "active L1 table"});
-  rs.push_back({m.h_.refcount_table_offset, std::uint64_t{m.h_.refcount_table_clusters}
-                                                << m.cb_, "refcount table"});
+  rs.push_back({m.h_.refcount_table_offset, std::uint64_t{m.h_.refcount_table_clusters} << m.cb_,
+                "refcount table"});
   for (const auto& r : rs) {
     if (r.len == 0) {
       continue;
@@ -1177,16 +1190,17 @@ result<std::unique_ptr<image>> open_chain(std::unique_ptr<file> f, const std::st
     return unsupported("extended L2 entries (subclusters)");
   }
   if (h.compression_type != 0) {
-    return unsupported(h.compression_type == 1 ? std::string("zstd compression")
-                                               : "compression type " +
-                                                     std::to_string(h.compression_type));
+    return unsupported(h.compression_type == 1
+                           ? std::string("zstd compression")
+                           : "compression type " + std::to_string(h.compression_type));
   }
   std::uint64_t unknown = h.incompatible_features & ~(incompat_known | incompat_compression);
   if (unknown != 0) {
     return unsupported("incompatible feature bits " + hex(unknown));
   }
   if ((h.incompatible_features & incompat_corrupt) && opts.writable) {
-    return fail(errc::corrupt_image, "'" + name + "' is marked corrupt; repair it with "
+    return fail(errc::corrupt_image, "'" + name +
+                                         "' is marked corrupt; repair it with "
                                          "'qemu-img check -r all' (read-only open is allowed)");
   }
   m->cb_ = h.cluster_bits;
@@ -1194,7 +1208,9 @@ result<std::unique_ptr<image>> open_chain(std::unique_ptr<file> f, const std::st
   m->l2_bits_ = h.cluster_bits - 3;
   m->rc_bits_ = 1u << h.refcount_order;
   m->rpb_ = (m->cs_ * 8) / m->rc_bits_;
-  m->host_end_ = std::max<std::uint64_t>(fsize, m->cs_);
+  // Round up: the last data cluster may be written only in part (see write_locked).
+  m->host_end_ = std::max<std::uint64_t>((fsize + m->cs_ - 1) & ~(m->cs_ - 1), m->cs_);
+  m->written_end_ = fsize;
   m->alloc_hint_ = 1;
   if (m->cb_ < 12) {
     // 512 B..2 KiB clusters are legal but we keep tables cluster-sized and aligned for
@@ -1257,8 +1273,7 @@ result<std::unique_ptr<image>> open_chain(std::unique_ptr<file> f, const std::st
 
 }  // namespace
 
-result<std::vector<std::uint64_t>> image::impl::load_l1(std::uint64_t offset,
-                                                        std::uint32_t size) {
+result<std::vector<std::uint64_t>> image::impl::load_l1(std::uint64_t offset, std::uint32_t size) {
   if (std::uint64_t{size} * 8 > max_l1_bytes || (offset & (cs_ - 1)) != 0 ||
       (size != 0 && offset == 0)) {
     return corrupt("L1 table at " + hex(offset) + " with " + std::to_string(size) +
@@ -1297,6 +1312,8 @@ result<void> image::close() {
     return {};
   }
   m.closed_ = true;
+  // A poisoned image (writable at open, read-only after an error) leaves the disk as it is:
+  // its dirty bit makes the next writable open repair it.
   if (m.writable_) {
     VSNAPD_TRY_VOID(m.flush_locked());
     if (m.dirty_set_) {
@@ -1319,18 +1336,32 @@ std::uint64_t image::virtual_size() const {
   std::shared_lock lock(impl_->meta_mu_);
   return impl_->h_.size;
 }
-std::uint32_t image::cluster_size() const { return static_cast<std::uint32_t>(impl_->cs_); }
-std::uint32_t image::version() const { return impl_->h_.version; }
-const std::string& image::name() const { return impl_->name_; }
-const std::string& image::backing_file() const { return impl_->h_.backing_file; }
-const std::string& image::backing_format() const { return impl_->h_.backing_format; }
-image* image::backing() const { return impl_->backing_.get(); }
-bool image::writable() const { return impl_->writable_ && !impl_->closed_; }
+std::uint32_t image::cluster_size() const {
+  return static_cast<std::uint32_t>(impl_->cs_);
+}
+std::uint32_t image::version() const {
+  return impl_->h_.version;
+}
+const std::string& image::name() const {
+  return impl_->name_;
+}
+const std::string& image::backing_file() const {
+  return impl_->h_.backing_file;
+}
+const std::string& image::backing_format() const {
+  return impl_->h_.backing_format;
+}
+image* image::backing() const {
+  return impl_->backing_.get();
+}
+bool image::writable() const {
+  return impl_->writable_ && !impl_->closed_;
+}
 
 namespace {
 error_code range_error(const image::impl& m, std::uint64_t offset, std::uint64_t len) {
-  return fail(errc::invalid_argument, "'" + m.name_ + "': range " + std::to_string(offset) +
-                                          "+" + std::to_string(len) + " is beyond the " +
+  return fail(errc::invalid_argument, "'" + m.name_ + "': range " + std::to_string(offset) + "+" +
+                                          std::to_string(len) + " is beyond the " +
                                           std::to_string(m.h_.size) + "-byte disk");
 }
 }  // namespace
@@ -1384,11 +1415,11 @@ result<void> image::write(std::uint64_t offset, std::span<const std::byte> buf) 
       return {};
     }
     if (fast && contiguous) {
-      return m.f_->write_at(host0 + (offset & (m.cs_ - 1)), buf);
+      return m.write_file(host0 + (offset & (m.cs_ - 1)), buf);
     }
   }
   std::unique_lock lock(m.meta_mu_);
-  return m.write_locked(offset, buf);
+  return poison_on_error(m, m.write_locked(offset, buf));
 }
 
 result<void> image::write_zeroes(std::uint64_t offset, std::uint64_t length) {
@@ -1397,7 +1428,7 @@ result<void> image::write_zeroes(std::uint64_t offset, std::uint64_t length) {
   if (offset > m.h_.size || length > m.h_.size - offset) {
     return range_error(m, offset, length);
   }
-  return m.zero_or_discard_locked(offset, length, false);
+  return poison_on_error(m, m.zero_or_discard_locked(offset, length, false));
 }
 
 result<void> image::discard(std::uint64_t offset, std::uint64_t length) {
@@ -1406,16 +1437,22 @@ result<void> image::discard(std::uint64_t offset, std::uint64_t length) {
   if (offset > m.h_.size || length > m.h_.size - offset) {
     return range_error(m, offset, length);
   }
-  return m.zero_or_discard_locked(offset, length, true);
+  return poison_on_error(m, m.zero_or_discard_locked(offset, length, true));
 }
 
 result<void> image::flush() {
   auto& m = *impl_;
+  if (m.poisoned_) {
+    // Never report durability we cannot give: the tables in memory are not on disk.
+    return fail(errc::io_error, "'" + m.name_ +
+                                    "': an earlier metadata update failed; the "
+                                    "image is read-only until it is reopened");
+  }
   if (!m.writable_) {
     return {};
   }
   std::unique_lock lock(m.meta_mu_);
-  return m.flush_locked();
+  return poison_on_error(m, m.flush_locked());
 }
 
 result<block_extent> image::block_status(std::uint64_t offset, std::uint64_t max_length,
@@ -1477,8 +1514,8 @@ result<block_extent> image::block_status(std::uint64_t offset, std::uint64_t max
         x.state = block_state::zero;
         x.depth = 1;
       } else {
-        auto b = VSNAPD_TRY(m.backing_->block_status(offset, std::min(x.length, bsize - offset),
-                                                     true));
+        auto b =
+            VSNAPD_TRY(m.backing_->block_status(offset, std::min(x.length, bsize - offset), true));
         b.depth += 1;
         return b;
       }
@@ -1499,6 +1536,11 @@ result<block_extent> image::block_status(std::uint64_t offset, std::uint64_t max
 result<void> image::resize(std::uint64_t new_size) {
   auto& m = *impl_;
   std::unique_lock lock(m.meta_mu_);
+  return poison_on_error(m, m.resize_locked(new_size));
+}
+
+result<void> image::impl::resize_locked(std::uint64_t new_size) {
+  auto& m = *this;
   new_size = (new_size + 511) & ~511ull;
   if (new_size < m.h_.size) {
     return fail(errc::invalid_argument, "'" + m.name_ + "': shrinking is not supported");
@@ -1536,6 +1578,12 @@ result<void> image::set_backing(const std::string& backing_file,
                                 const std::string& backing_format) {
   auto& m = *impl_;
   std::unique_lock lock(m.meta_mu_);
+  return poison_on_error(m, m.set_backing_locked(backing_file, backing_format));
+}
+
+result<void> image::impl::set_backing_locked(const std::string& backing_file,
+                                             const std::string& backing_format) {
+  auto& m = *this;
   VSNAPD_TRY_VOID(m.mark_dirty());
   if (backing_file.empty() && !backing_format.empty()) {
     return fail(errc::invalid_argument, "a backing format without a backing file");
@@ -1547,7 +1595,7 @@ result<void> image::set_backing(const std::string& backing_file,
   h.backing_file_offset = 0;
   h.backing_file_size = 0;
   auto bytes = VSNAPD_TRY(serialize_header(h));
-  VSNAPD_TRY_VOID(m.f_->write_at(0, bytes));
+  VSNAPD_TRY_VOID(m.write_file(0, bytes));
   // Barrier H: the new backing name is durable before anything is written that relies on it.
   VSNAPD_TRY_VOID(m.f_->flush());
   m.h_ = h;
@@ -1561,7 +1609,10 @@ result<check_report> image::check(check_mode mode) {
   if (mode != check_mode::report && !m.writable_) {
     return fail(errc::read_only, "'" + m.name_ + "' is open read-only; cannot repair");
   }
-  return m.check_locked(mode);
+  if (mode == check_mode::report) {
+    return m.check_locked(mode);
+  }
+  return poison_on_error(m, m.check_locked(mode));
 }
 
 }  // namespace vsnapd::storage

@@ -2,8 +2,6 @@
 // A qcow2 image (versions 2 and 3) and its backing chain: the copy-on-write engine of issue 6.
 // The on-disk format as implemented, and the crash-ordering invariants, are in FORMAT.md.
 
-#include "storage/file.hpp"
-
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -12,6 +10,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "storage/file.hpp"
 
 namespace vsnapd::storage {
 
@@ -32,25 +32,28 @@ enum class preallocation : std::uint8_t {
 
 /// Parameters of image::create.
 struct create_options {
-  std::uint64_t virtual_size = 0;       ///< bytes, multiple of 512, up to 64 TiB and beyond
-  std::uint32_t cluster_size = 65536;   ///< a power of two from 4 KiB to 2 MiB
-  std::string backing_file;             ///< recorded as given (relative to the image's folder)
-  std::string backing_format;           ///< "qcow2" or "raw"; empty records no format
+  std::uint64_t virtual_size = 0;      ///< bytes, multiple of 512, up to 64 TiB and beyond
+  std::uint32_t cluster_size = 65536;  ///< a power of two from 4 KiB to 2 MiB
+  std::string backing_file;            ///< recorded as given (relative to the image's folder)
+  std::string backing_format;          ///< "qcow2" or "raw"; empty records no format
   preallocation prealloc = preallocation::off;
-  bool compat_v2 = false;               ///< write version 2 (compat=0.10) instead of 3
+  bool compat_v2 = false;  ///< write version 2 (compat=0.10) instead of 3
 };
 
 /// Parameters of image::open.
 struct open_options {
-  bool writable = false;               ///< read-write; backing layers are always read-only
-  bool open_backing = true;            ///< open the backing chain (false: reads of unallocated
-                                       ///< clusters return zeros, as with no backing file)
-  bool repair_dirty = true;            ///< a writable open of an image whose dirty bit is set
-                                       ///< runs check(repair_all) first, as QEMU does
+  bool writable = false;          ///< read-write (backing layers: see backing_writable)
+  bool open_backing = true;       ///< open the backing chain (false: reads of unallocated
+                                  ///< clusters return zeros, as with no backing file)
+  bool backing_writable = false;  ///< open the backing layers read-write too, so a commit can
+                                  ///< write into backing() through the objects (and caches)
+                                  ///< the chain reads through
+  bool repair_dirty = true;       ///< a writable open of an image whose dirty bit is set
+                                  ///< runs check(repair_all) first, as QEMU does
   std::uint64_t l2_cache_bytes = 4u << 20;        ///< L2 table cache size (rounded to tables)
   std::uint64_t refcount_cache_bytes = 1u << 20;  ///< refcount block cache size
-  file_opener opener;                  ///< empty: posix_opener(false)
-  std::size_t max_chain_depth = 64;    ///< deeper chains are refused as loops
+  file_opener opener;                             ///< empty: posix_opener(false)
+  std::size_t max_chain_depth = 64;               ///< deeper chains are refused as loops
 };
 
 /// The allocation state of a run of guest bytes.
@@ -66,20 +69,20 @@ struct block_extent {
   std::uint64_t offset = 0;
   std::uint64_t length = 0;
   block_state state = block_state::unallocated;
-  std::uint32_t depth = 0;         ///< 0 = this image, 1 = its backing file, ...
-  std::uint64_t host_offset = 0;   ///< data only, in the file of layer `depth`
-  bool compressed = false;         ///< data stored deflate-compressed
+  std::uint32_t depth = 0;        ///< 0 = this image, 1 = its backing file, ...
+  std::uint64_t host_offset = 0;  ///< data only, in the file of layer `depth`
+  bool compressed = false;        ///< data stored deflate-compressed
 };
 
 /// One row of the snapshot table.
 struct snapshot_info {
-  std::string id;                  ///< unique id string ("1", "2", ... as QEMU assigns)
-  std::string name;                ///< the tag
-  std::uint64_t vm_state_size = 0; ///< bytes of VM state (RAM, devices) saved with it
-  std::uint64_t disk_size = 0;     ///< virtual disk size when taken
-  std::uint32_t date_sec = 0;      ///< wall clock, seconds since the epoch
+  std::string id;                   ///< unique id string ("1", "2", ... as QEMU assigns)
+  std::string name;                 ///< the tag
+  std::uint64_t vm_state_size = 0;  ///< bytes of VM state (RAM, devices) saved with it
+  std::uint64_t disk_size = 0;      ///< virtual disk size when taken
+  std::uint32_t date_sec = 0;       ///< wall clock, seconds since the epoch
   std::uint32_t date_nsec = 0;
-  std::uint64_t vm_clock_nsec = 0; ///< guest clock
+  std::uint64_t vm_clock_nsec = 0;           ///< guest clock
   std::uint64_t icount = ~std::uint64_t{0};  ///< instruction count, ~0 when absent
 };
 
@@ -87,27 +90,27 @@ struct snapshot_info {
 struct snapshot_options {
   std::span<const std::byte> vm_state;  ///< VM state to store in the snapshot (may be empty)
   std::uint64_t vm_clock_nsec = 0;
-  std::uint32_t date_sec = 0;           ///< 0: now
+  std::uint32_t date_sec = 0;  ///< 0: now
   std::uint32_t date_nsec = 0;
 };
 
 /// What check() may change.
 enum class check_mode : std::uint8_t {
-  report,       ///< read only
-  repair_leaks, ///< free leaked clusters
-  repair_all,   ///< also fix refcounts that are too low and OFLAG_COPIED mismatches
+  report,        ///< read only
+  repair_leaks,  ///< free leaked clusters
+  repair_all,    ///< also fix refcounts that are too low and OFLAG_COPIED mismatches
 };
 
 /// The result of image::check, readable by a person (to_text) and a machine (to_json).
 struct check_report {
-  std::uint64_t leaks = 0;              ///< clusters with refcount > references
-  std::uint64_t corruptions = 0;        ///< refcount < references, bad flags, bad offsets
+  std::uint64_t leaks = 0;        ///< clusters with refcount > references
+  std::uint64_t corruptions = 0;  ///< refcount < references, bad flags, bad offsets
   std::uint64_t leaks_fixed = 0;
   std::uint64_t corruptions_fixed = 0;
-  std::uint64_t allocated_clusters = 0; ///< referenced host clusters
-  std::uint64_t total_clusters = 0;     ///< guest clusters of the virtual disk
-  std::uint64_t image_end_offset = 0;   ///< one past the last referenced host byte
-  std::vector<std::string> messages;    ///< one line per finding, most severe first
+  std::uint64_t allocated_clusters = 0;  ///< referenced host clusters
+  std::uint64_t total_clusters = 0;      ///< guest clusters of the virtual disk
+  std::uint64_t image_end_offset = 0;    ///< one past the last referenced host byte
+  std::vector<std::string> messages;     ///< one line per finding, most severe first
   /// True when nothing is left to fix (leaks and corruptions both zero).
   [[nodiscard]] bool clean() const { return leaks == 0 && corruptions == 0; }
   /// Multi-line human summary in the spirit of `qemu-img check`.
@@ -207,6 +210,7 @@ class image {
                                                   bool follow_backing);
 
   /// Writes back cached metadata in crash-safe order and makes data and metadata durable.
+  /// A no-op on read-only images; io_error once an earlier metadata update failed.
   [[nodiscard]] result<void> flush();
 
   /// Grows the virtual size (shrinking is refused with invalid_argument).

@@ -2,10 +2,7 @@
 // Private state of storage::image (one translation-unit family: image.cpp, snapshot.cpp,
 // check.cpp). Not installed; included only by the engine's own .cpp files.
 
-#include "storage/cow/format.hpp"
-#include "storage/cow/image.hpp"
-#include "storage/errc.hpp"
-
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -14,12 +11,16 @@
 #include <unordered_map>
 #include <vector>
 
+#include "storage/cow/format.hpp"
+#include "storage/cow/image.hpp"
+#include "storage/errc.hpp"
+
 /// VSNAPD_TRY for result<void> calls in statement position (VSNAPD_TRY needs a value).
-#define VSNAPD_TRY_VOID(expr)              \
-  do {                                     \
+#define VSNAPD_TRY_VOID(expr)                  \
+  do {                                         \
     if (auto vsnapd_r_ = (expr); !vsnapd_r_) { \
-      return vsnapd_r_.error();            \
-    }                                      \
+      return vsnapd_r_.error();                \
+    }                                          \
   } while (false)
 
 namespace vsnapd::storage {
@@ -69,14 +70,15 @@ class image::impl {
   std::string name_;
   open_options opts_;
   qcow2::header h_;
-  std::uint32_t cb_ = 16;          // cluster_bits
-  std::uint64_t cs_ = 65536;       // cluster size
-  std::uint32_t l2_bits_ = 13;     // log2(entries per L2 table)
-  std::uint64_t rpb_ = 32768;      // refcounts per refcount block
-  std::uint32_t rc_bits_ = 16;     // bits per refcount
-  bool writable_ = false;
-  bool closed_ = false;
-  bool dirty_set_ = false;         // our dirty bit is on disk
+  std::uint32_t cb_ = 16;              // cluster_bits
+  std::uint64_t cs_ = 65536;           // cluster size
+  std::uint32_t l2_bits_ = 13;         // log2(entries per L2 table)
+  std::uint64_t rpb_ = 32768;          // refcounts per refcount block
+  std::uint32_t rc_bits_ = 16;         // bits per refcount
+  std::atomic<bool> writable_{false};  // read by the lock-free fast path, cleared by poisoning
+  std::atomic<bool> closed_{false};
+  std::atomic<bool> poisoned_{false};  // a metadata update failed (see poison_on_error)
+  bool dirty_set_ = false;  // our dirty bit is on disk
 
   // ---- chain ----
   std::unique_ptr<image> backing_;
@@ -85,17 +87,19 @@ class image::impl {
 
   // ---- metadata (guarded by meta_mu_: shared to read, exclusive to change) ----
   mutable std::shared_mutex meta_mu_;
-  std::vector<std::uint64_t> l1_;         // active L1, host byte order
-  std::vector<std::uint32_t> l1_dirty_;   // indices to write back
-  std::vector<std::uint64_t> rt_;         // refcount table
+  std::vector<std::uint64_t> l1_;        // active L1, host byte order
+  std::vector<std::uint32_t> l1_dirty_;  // indices to write back
+  std::vector<std::uint64_t> rt_;        // refcount table
   std::vector<detail::snapshot_entry> snaps_;
-  std::uint64_t snap_table_bytes_ = 0;   // on-disk size of the snapshot table
-  std::uint64_t alloc_hint_ = 0;          // first cluster index that may be free
-  std::uint64_t host_end_ = 0;            // bytes: max(file size, end of every allocation)
+  std::uint64_t snap_table_bytes_ = 0;  // on-disk size of the snapshot table
+  std::uint64_t alloc_hint_ = 0;        // first cluster index that may be free
+  std::uint64_t host_end_ = 0;          // bytes: max(file size, end of every allocation)
   // Host byte ranges whose references were removed in cached tables: their refcounts drop
   // only after the removal is durable (FORMAT.md, invariant R2).
   std::vector<std::pair<std::uint64_t, std::uint64_t>> pending_free_;
-  bool need_barrier_ = false;             // guest data written since the last fsync
+  // One past the highest byte ever written to the file: clusters at or above it read as
+  // zero without being written, which saves the zero-fill of a fresh cluster's COW.
+  std::atomic<std::uint64_t> written_end_{0};
 
   // ---- caches (guarded by cache_mu_, which nests inside meta_mu_) ----
   mutable std::mutex cache_mu_;
@@ -120,7 +124,7 @@ class image::impl {
   result<std::uint64_t> get_refcount(std::uint64_t cluster);  // any lock; takes cache_mu_
   result<void> update_refcount(std::uint64_t cluster, std::int64_t delta);
   result<void> set_refcount(std::uint64_t cluster, std::uint64_t value);
-  result<std::uint64_t> alloc_clusters(std::uint64_t n);      // returns a host offset
+  result<std::uint64_t> alloc_clusters(std::uint64_t n);  // returns a host offset
   result<void> ensure_refblock(std::uint64_t cluster);
   result<void> grow_refcount_table(std::uint64_t min_entries);
   result<void> free_range_now(std::uint64_t offset, std::uint64_t length);
@@ -139,12 +143,21 @@ class image::impl {
   result<void> write_l2_slot(std::size_t i);
 
   // tables
-  result<std::uint64_t> l2_entry(std::uint64_t guest_cluster);   // shared or exclusive
+  result<std::uint64_t> l2_entry(std::uint64_t guest_cluster);  // shared or exclusive
   result<std::uint64_t> l2_entry_in(const std::vector<std::uint64_t>& l1,
                                     std::uint64_t guest_cluster);
   result<void> set_l2_entry(std::uint64_t guest_cluster, std::uint64_t entry);  // exclusive
   result<std::uint64_t> writable_l2(std::uint64_t l1_index);  // COW/allocate, returns offset
   result<void> load_l2_copy(std::uint64_t offset, std::vector<std::uint64_t>& out);
+
+  // every write to the image file goes through here (keeps written_end_)
+  result<void> write_file(std::uint64_t offset, std::span<const std::byte> b) {
+    std::uint64_t end = offset + b.size();
+    std::uint64_t cur = written_end_.load(std::memory_order_relaxed);
+    while (cur < end && !written_end_.compare_exchange_weak(cur, end)) {
+    }
+    return f_->write_at(offset, b);
+  }
 
   // durability
   result<void> mark_dirty();
@@ -163,6 +176,11 @@ class image::impl {
   result<void> zero_or_discard_locked(std::uint64_t offset, std::uint64_t length, bool discard);
   result<void> preallocate_locked();
   result<void> grow_l1(std::uint64_t entries);
+  result<void> resize_locked(std::uint64_t new_size);
+  result<void> set_backing_locked(const std::string& file, const std::string& format);
+  result<snapshot_info> create_snapshot_locked(std::string_view name, const snapshot_options& opts);
+  result<void> apply_snapshot_locked(std::string_view key);
+  result<void> delete_snapshot_locked(std::string_view key);
 
   // snapshots (snapshot.cpp)
   result<void> load_snapshots();
@@ -177,5 +195,19 @@ class image::impl {
   // check (check.cpp)
   result<check_report> check_locked(check_mode mode);
 };
+
+/// After a failed metadata update the in-memory tables may disagree with the disk, so the
+/// image stops writing for good (FORMAT.md, "Errors"); the next writable open repairs it
+/// through the dirty bit. Caller errors (bad arguments, unknown names) do not count.
+template <class T>
+result<T> poison_on_error(image::impl& m, result<T> r) {
+  if (!r && r.error() != make_error_code(errc::invalid_argument) &&
+      r.error() != make_error_code(errc::not_found) &&
+      r.error() != make_error_code(errc::read_only)) {
+    m.poisoned_ = m.poisoned_ || m.writable_;
+    m.writable_ = false;
+  }
+  return r;
+}
 
 }  // namespace vsnapd::storage

@@ -1,11 +1,11 @@
 // Internal snapshots: the qcow2 snapshot table (what QEMU's savevm/loadvm and
 // `qemu-img snapshot` use), with the commit-point ordering described in FORMAT.md.
 
-#include "storage/cow/image_impl.hpp"
-
 #include <algorithm>
 #include <cstring>
 #include <ctime>
+
+#include "storage/cow/image_impl.hpp"
 
 namespace vsnapd::storage {
 
@@ -49,8 +49,7 @@ std::vector<std::byte> serialize(const std::vector<detail::snapshot_entry>& rows
     store_be64(p + fixed_bytes + 8, r.info.disk_size);
     store_be64(p + fixed_bytes + 16, r.info.icount);
     std::memcpy(p + fixed_bytes + extra, r.info.id.data(), r.info.id.size());
-    std::memcpy(p + fixed_bytes + extra + r.info.id.size(), r.info.name.data(),
-                r.info.name.size());
+    std::memcpy(p + fixed_bytes + extra + r.info.id.size(), r.info.name.data(), r.info.name.size());
   }
   return out;
 }
@@ -107,8 +106,7 @@ result<void> image::impl::load_snapshots() {
     }
     r.info.id.assign(reinterpret_cast<const char*>(rest.data() + extra), id_len);
     r.info.name.assign(reinterpret_cast<const char*>(rest.data() + extra + id_len), name_len);
-    if ((r.l1_table_offset & (cs_ - 1)) != 0 ||
-        std::uint64_t{r.l1_size} * 8 > max_l1_bytes ||
+    if ((r.l1_table_offset & (cs_ - 1)) != 0 || std::uint64_t{r.l1_size} * 8 > max_l1_bytes ||
         r.l1_table_offset + std::uint64_t{r.l1_size} * 8 > fsize ||
         (r.l1_size != 0 && r.l1_table_offset == 0)) {
       return corrupt("snapshot '" + r.info.name + "' has an invalid L1 table (" +
@@ -145,7 +143,7 @@ result<void> image::impl::write_snapshot_table(std::vector<detail::snapshot_entr
     std::uint64_t clusters = (bytes.size() + cs_ - 1) >> cb_;
     off = VSNAPD_TRY(alloc_clusters(clusters));
     bytes.resize(clusters << cb_);
-    VSNAPD_TRY_VOID(f_->write_at(off, bytes));
+    VSNAPD_TRY_VOID(write_file(off, bytes));
   }
   {
     std::lock_guard lock(cache_mu_);
@@ -281,10 +279,15 @@ result<std::vector<snapshot_info>> image::snapshots() const {
   return out;
 }
 
-result<snapshot_info> image::create_snapshot(std::string_view name,
-                                             const snapshot_options& opts) {
+result<snapshot_info> image::create_snapshot(std::string_view name, const snapshot_options& opts) {
   auto& m = *impl_;
   std::unique_lock lock(m.meta_mu_);
+  return poison_on_error(m, m.create_snapshot_locked(name, opts));
+}
+
+result<snapshot_info> image::impl::create_snapshot_locked(std::string_view name,
+                                                          const snapshot_options& opts) {
+  auto& m = *this;
   if (name.empty() || name.size() > 65535) {
     return fail(errc::invalid_argument, "snapshot name must be 1..65535 bytes");
   }
@@ -315,7 +318,7 @@ result<snapshot_info> image::create_snapshot(std::string_view name,
     for (std::size_t i = 0; i < m.l1_.size(); ++i) {
       store_be64(t.data() + i * 8, m.l1_[i]);
     }
-    VSNAPD_TRY_VOID(m.f_->write_at(l1_copy, t));
+    VSNAPD_TRY_VOID(m.write_file(l1_copy, t));
   }
   detail::snapshot_entry row;
   std::uint64_t max_id = 0;
@@ -364,6 +367,11 @@ result<snapshot_info> image::create_snapshot(std::string_view name,
 result<void> image::apply_snapshot(std::string_view key) {
   auto& m = *impl_;
   std::unique_lock lock(m.meta_mu_);
+  return poison_on_error(m, m.apply_snapshot_locked(key));
+}
+
+result<void> image::impl::apply_snapshot_locked(std::string_view key) {
+  auto& m = *this;
   std::size_t i = m.find_snapshot(key);
   if (i == m.snaps_.size()) {
     return fail(errc::not_found, "'" + m.name_ + "' has no snapshot '" + std::string(key) + "'");
@@ -374,8 +382,8 @@ result<void> image::apply_snapshot(std::string_view key) {
   auto sl1 = VSNAPD_TRY(m.load_l1(sn.l1_table_offset, sn.l1_size));
   // R1: the new active tree's references are counted before the header points to it.
   VSNAPD_TRY_VOID(m.walk_tree_refcounts(sl1, +1, false));
-  std::uint64_t need = std::max<std::uint64_t>({sl1.size(), m.l1_entries_for(sn.info.disk_size),
-                                                1});
+  std::uint64_t need =
+      std::max<std::uint64_t>({sl1.size(), m.l1_entries_for(sn.info.disk_size), 1});
   sl1.resize(need, 0);
   for (auto& e : sl1) {
     e &= ~oflag_copied;
@@ -386,7 +394,7 @@ result<void> image::apply_snapshot(std::string_view key) {
   for (std::size_t k = 0; k < sl1.size(); ++k) {
     store_be64(t.data() + k * 8, sl1[k]);
   }
-  VSNAPD_TRY_VOID(m.f_->write_at(off, t));
+  VSNAPD_TRY_VOID(m.write_file(off, t));
   {
     std::lock_guard cl(m.cache_mu_);
     VSNAPD_TRY_VOID(m.write_dirty_refblocks());
@@ -420,6 +428,11 @@ result<void> image::apply_snapshot(std::string_view key) {
 result<void> image::delete_snapshot(std::string_view key) {
   auto& m = *impl_;
   std::unique_lock lock(m.meta_mu_);
+  return poison_on_error(m, m.delete_snapshot_locked(key));
+}
+
+result<void> image::impl::delete_snapshot_locked(std::string_view key) {
+  auto& m = *this;
   std::size_t i = m.find_snapshot(key);
   if (i == m.snaps_.size()) {
     return fail(errc::not_found, "'" + m.name_ + "' has no snapshot '" + std::string(key) + "'");
@@ -450,8 +463,8 @@ result<void> image::read_vm_state(std::string_view key, std::uint64_t offset,
   }
   const auto& sn = m.snaps_[i];
   if (offset > sn.info.vm_state_size || buf.size() > sn.info.vm_state_size - offset) {
-    return fail(errc::invalid_argument, "read past the VM state of snapshot '" +
-                                            sn.info.name + "'");
+    return fail(errc::invalid_argument,
+                "read past the VM state of snapshot '" + sn.info.name + "'");
   }
   auto sl1 = VSNAPD_TRY(m.load_l1(sn.l1_table_offset, sn.l1_size));
   return m.read_shared(vm_state_offset(sn.info.disk_size, m.cb_) + offset, buf, &sl1, false);

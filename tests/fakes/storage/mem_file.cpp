@@ -1,9 +1,9 @@
 #include "tests/fakes/storage/mem_file.hpp"
 
-#include "storage/errc.hpp"
-
 #include <algorithm>
 #include <cstring>
+
+#include "storage/errc.hpp"
 
 namespace vsnapd::storage::fakes {
 
@@ -81,7 +81,7 @@ result<void> mem_file::read_at(std::uint64_t offset, std::span<std::byte> buf) {
   }
   const auto& d = disk_->data_;
   std::fill(buf.begin(), buf.end(), std::byte{0});
-  if (offset < d.size()) {
+  if (offset < d.size() && !buf.empty()) {
     std::size_t n = std::min<std::uint64_t>(buf.size(), d.size() - offset);
     std::memcpy(buf.data(), d.data() + offset, n);
   }
@@ -105,7 +105,10 @@ result<void> mem_file::write_at(std::uint64_t offset, std::span<const std::byte>
       case fault::eio: return fail(errc::io_error, "injected EIO");
       case fault::enospc: return fail(errc::no_space, "injected ENOSPC");
       case fault::torn: {
-        auto half = buf.first(buf.size() / 2);
+        // Disks tear between 512-byte sectors, never inside one: keep the whole sectors of
+        // the first half.
+        std::uint64_t cut = (offset + buf.size() / 2) / 512 * 512;
+        auto half = buf.first(cut > offset ? cut - offset : 0);
         apply(dk.data_, offset, half);
         dk.pending_.push_back({offset, {half.begin(), half.end()}});
         return fail(errc::io_error, "injected torn write");
@@ -124,7 +127,10 @@ result<void> mem_file::flush() {
   if (disk_->stopped_) {
     return fail(errc::io_error, "device stopped");
   }
-  disk_->durable_ = disk_->data_;
+  // Replay the pending writes instead of copying the whole disk: flushes are frequent.
+  for (const auto& w : disk_->pending_) {
+    apply(disk_->durable_, w.offset, w.bytes);
+  }
   disk_->pending_.clear();
   return {};
 }

@@ -3,8 +3,6 @@
 // disk could hold after a power cut: every flushed write, plus any subset of the writes issued
 // since the last flush, the last of which may be torn.
 
-#include "storage/file.hpp"
-
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -13,15 +11,17 @@
 #include <string>
 #include <vector>
 
+#include "storage/file.hpp"
+
 namespace vsnapd::storage::fakes {
 
 /// What happens to the write numbered `at_write` (0-based, counting every write_at).
 enum class fault : std::uint8_t {
   none,
-  eio,      ///< the write fails with io_error and changes nothing
-  enospc,   ///< the write fails with no_space and changes nothing
-  torn,     ///< the first half of the write lands, then io_error
-  stop,     ///< power cut: this and every later write and flush fail and change nothing
+  eio,     ///< the write fails with io_error and changes nothing
+  enospc,  ///< the write fails with no_space and changes nothing
+  torn,    ///< the first half of the write lands, then io_error
+  stop,    ///< power cut: this and every later write and flush fail and change nothing
 };
 
 /// The shared state behind one or more mem_file handles (it outlives the image that owns a

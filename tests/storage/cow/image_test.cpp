@@ -2,11 +2,13 @@
 // qemu-img check/compare, on images made by vsnapd and by qemu-img.
 
 #include "storage/cow/image.hpp"
-#include "tests/storage/cow/test_util.hpp"
 
 #include <cstring>
 #include <fstream>
 #include <thread>
+
+#include "tests/fakes/storage/mem_file.hpp"
+#include "tests/storage/cow/test_util.hpp"
 
 using namespace vsnapd::storage;
 using namespace vsnapd::storage::test;
@@ -93,9 +95,13 @@ TEST_CASE("image: write patterns at odd offsets, read back, and qemu-img agrees"
         struct w {
           std::uint64_t off, len, seed;
         };
-        const w writes[] = {{0, 512, 1},           {1000, 70000, 2},     {4095, 2, 3},
-                            {3 * mib - 7, 300000, 4}, {8 * mib - 4096, 4096, 5},
-                            {65536, 65536, 6},     {2000, 100, 7}};
+        const w writes[] = {{0, 512, 1},
+                            {1000, 70000, 2},
+                            {4095, 2, 3},
+                            {3 * mib - 7, 300000, 4},
+                            {8 * mib - 4096, 4096, 5},
+                            {65536, 65536, 6},
+                            {2000, 100, 7}};
         {
           auto img = open_rw(p);
           for (const auto& x : writes) {
@@ -211,35 +217,39 @@ TEST_CASE("image: raw backing files and backing files shorter than the overlay",
 
 TEST_CASE("image: discard, write_zeroes and reuse of freed clusters", "[storage][image]") {
   temp_dir d;
-  std::string p = d.file("z.qcow2");
-  make_image(p, false, 16 * mib);
-  {
-    auto img = open_rw(p);
-    must(img->write(0, make_pattern(30, 0, 8 * mib)));
-    must(img->flush());
-    must(img->discard(mib + 100, 2 * mib));  // whole clusters inside are released
-    must(img->write_zeroes(5 * mib + 3, 100));
-    std::vector<std::byte> back(8 * mib);
-    must(img->read(0, back));
-    auto expect = make_pattern(30, 0, 8 * mib);
-    std::uint64_t first = (mib + 100 + 65535) / 65536 * 65536;
-    std::uint64_t last = (3 * mib + 100) / 65536 * 65536;
-    std::memset(expect.data() + first, 0, last - first);
-    std::memset(expect.data() + 5 * mib + 3, 0, 100);
-    CHECK(back == expect);
-    must(img->close());
+  for (bool by_qemu : {false, true}) {
+    DYNAMIC_SECTION("by_qemu=" << by_qemu) {
+      std::string p = d.file("z.qcow2");
+      make_image(p, by_qemu, 16 * mib);
+      {
+        auto img = open_rw(p);
+        must(img->write(0, make_pattern(30, 0, 8 * mib)));
+        must(img->flush());
+        must(img->discard(mib + 100, 2 * mib));  // whole clusters inside are released
+        must(img->write_zeroes(5 * mib + 3, 100));
+        std::vector<std::byte> back(8 * mib);
+        must(img->read(0, back));
+        auto expect = make_pattern(30, 0, 8 * mib);
+        std::uint64_t first = (mib + 100 + 65535) / 65536 * 65536;
+        std::uint64_t last = (3 * mib + 100) / 65536 * 65536;
+        std::memset(expect.data() + first, 0, last - first);
+        std::memset(expect.data() + 5 * mib + 3, 0, 100);
+        CHECK(back == expect);
+        must(img->close());
+      }
+      std::string out;
+      CHECK(qemu_check(p, &out) == 0);
+      std::uint64_t size_before = std::filesystem::file_size(p);
+      {
+        auto img = open_rw(p);
+        must(img->write(10 * mib, make_pattern(31, 0, 2 * mib - 65536)));
+        must(img->close());
+      }
+      // The discarded 2 MiB were reused, so the file did not grow.
+      CHECK(std::filesystem::file_size(p) <= size_before);
+      CHECK(qemu_check(p, &out) == 0);
+    }
   }
-  std::string out;
-  CHECK(qemu_check(p, &out) == 0);
-  std::uint64_t size_before = std::filesystem::file_size(p);
-  {
-    auto img = open_rw(p);
-    must(img->write(10 * mib, make_pattern(31, 0, 2 * mib - 65536)));
-    must(img->close());
-  }
-  // The discarded 2 MiB were reused, so the file did not grow.
-  CHECK(std::filesystem::file_size(p) <= size_before);
-  CHECK(qemu_check(p, &out) == 0);
 }
 
 TEST_CASE("image: compressed clusters written by qemu-img are read and rewritten",
@@ -274,24 +284,28 @@ TEST_CASE("image: compressed clusters written by qemu-img are read and rewritten
 
 TEST_CASE("image: resize grows the disk and the new part reads as zero", "[storage][image]") {
   temp_dir d;
-  std::string p = d.file("r.qcow2");
-  make_image(p, false, mib, 4096);
-  {
-    auto img = open_rw(p);
-    must(img->write(mib - 512, make_pattern(50, 0, 512)));
-    must(img->resize(5ull << 30));  // needs a larger L1 with 4 KiB clusters
-    CHECK(img->virtual_size() == 5ull << 30);
-    must(img->write((5ull << 30) - 4096, make_pattern(51, 0, 4096)));
-    std::vector<std::byte> back(4096);
-    must(img->read(mib, back));
-    CHECK(std::all_of(back.begin(), back.end(), [](std::byte b) { return b == std::byte{0}; }));
-    CHECK(img->resize(mib).error() == make_error_code(errc::invalid_argument));
-    must(img->close());
+  for (bool by_qemu : {false, true}) {
+    DYNAMIC_SECTION("by_qemu=" << by_qemu) {
+      std::string p = d.file("r.qcow2");
+      make_image(p, by_qemu, mib, 4096);
+      {
+        auto img = open_rw(p);
+        must(img->write(mib - 512, make_pattern(50, 0, 512)));
+        must(img->resize(5ull << 30));  // needs a larger L1 with 4 KiB clusters
+        CHECK(img->virtual_size() == 5ull << 30);
+        must(img->write((5ull << 30) - 4096, make_pattern(51, 0, 4096)));
+        std::vector<std::byte> back(4096);
+        must(img->read(mib, back));
+        CHECK(std::all_of(back.begin(), back.end(), [](std::byte b) { return b == std::byte{0}; }));
+        CHECK(img->resize(mib).error() == make_error_code(errc::invalid_argument));
+        must(img->close());
+      }
+      std::string out;
+      CHECK(qemu_check(p, &out) == 0);
+      REQUIRE(run("qemu-img info --output=json '" + p + "'", &out) == 0);
+      CHECK(out.find("\"virtual-size\": " + std::to_string(5ull << 30)) != std::string::npos);
+    }
   }
-  std::string out;
-  CHECK(qemu_check(p, &out) == 0);
-  REQUIRE(run("qemu-img info --output=json '" + p + "'", &out) == 0);
-  CHECK(out.find("\"virtual-size\": " + std::to_string(5ull << 30)) != std::string::npos);
 }
 
 TEST_CASE("image: refcount table grows with 4 KiB clusters", "[storage][image]") {
@@ -409,8 +423,8 @@ TEST_CASE("image: O_DIRECT files read and write aligned and unaligned requests",
   }
   auto img = must(std::move(r));
   must(img->write(0, make_pattern(80, 0, 65536)));
-  must(img->write(4096, make_pattern(81, 0, 4096)));   // aligned, fast path
-  must(img->write(100, make_pattern(82, 0, 10)));      // unaligned: bounce buffer
+  must(img->write(4096, make_pattern(81, 0, 4096)));  // aligned, fast path
+  must(img->write(100, make_pattern(82, 0, 10)));     // unaligned: bounce buffer
   std::vector<std::byte> back(65536);
   must(img->read(0, back));
   auto expect = make_pattern(80, 0, 65536);
@@ -420,4 +434,151 @@ TEST_CASE("image: O_DIRECT files read and write aligned and unaligned requests",
   must(img->close());
   std::string out;
   CHECK(qemu_check(p, &out) == 0);
+}
+
+TEST_CASE("image: qemu-img images with other refcount widths and version 2", "[storage][image]") {
+  temp_dir d;
+  for (const char* opts : {"refcount_bits=1", "refcount_bits=8", "refcount_bits=64", "compat=0.10",
+                           "cluster_size=2M", "refcount_bits=2,cluster_size=4k"}) {
+    DYNAMIC_SECTION(opts) {
+      std::string p = d.file("w.qcow2");
+      std::string out;
+      REQUIRE(run(std::string("qemu-img create -q -f qcow2 -o ") + opts + " '" + p + "' 16M",
+                  &out) == 0);
+      auto expect = std::vector<std::byte>(16 * mib);
+      {
+        auto img = open_rw(p);
+        for (std::uint64_t off : {std::uint64_t{0}, 5 * mib + 3, 12 * mib}) {
+          auto data = make_pattern(off, off, 300000);
+          must(img->write(off, data));
+          std::memcpy(expect.data() + off, data.data(), data.size());
+        }
+        if (std::string(opts) == "refcount_bits=1") {
+          // A shared cluster needs a refcount of 2, which one bit cannot hold (QEMU refuses
+          // too); the image turns read-only and a reopen repairs the half-done snapshot.
+          CHECK(img->create_snapshot("a").error() == make_error_code(errc::unsupported_feature));
+          CHECK(!img->writable());
+          img.reset();
+          img = open_rw(p);
+        } else {
+          must(img->create_snapshot("a"));
+          must(img->write(0, make_pattern(9, 0, 100000)));
+          must(img->apply_snapshot("a"));
+        }
+        must(img->discard(6 * mib, 4 * mib));
+        std::memset(expect.data() + 6 * mib, 0, 4 * mib);
+        std::vector<std::byte> back(16 * mib);
+        must(img->read(0, back));
+        CHECK(back == expect);
+        must(img->close());
+      }
+      INFO(out);
+      CHECK(qemu_check(p, &out) == 0);
+      write_raw_file(d.file("w.raw"), expect);
+      CHECK(run("qemu-img compare -q -F raw '" + p + "' '" + d.file("w.raw") + "'", &out) == 0);
+    }
+  }
+}
+
+TEST_CASE("image: check reports and repairs leaks and refcounts that are too low",
+          "[storage][image][check]") {
+  temp_dir d;
+  std::string p = d.file("chk.qcow2");
+  make_image(p, false, 4 * mib);
+  {
+    auto img = open_rw(p);
+    must(img->write(0, make_pattern(1, 0, 3 * 65536)));
+    must(img->write(3 * 65536, make_pattern(2, 0, 3 * 65536)));
+    must(img->discard(3 * 65536, 3 * 65536));  // host clusters 8..10 become free
+    must(img->close());
+  }
+  std::string out;
+  REQUIRE(run("qemu-img check --output=json '" + p + "'", &out) == 0);
+  // Damage refcounts with qemu-io's raw view of the file: cluster 4 (data) to 0 (too low),
+  // and cluster 10 (free) to 1 (a leak). The refcount block is the third cluster.
+  auto poke = [&](std::uint64_t cluster, int value) {
+    std::uint64_t off = 2 * 65536 + cluster * 2;
+    char cmd[256];
+    std::snprintf(cmd, sizeof cmd,
+                  "qemu-io -f raw -c 'write -P %d %llu 1' -c 'write -P 0 %llu 1' '%s'", value,
+                  static_cast<unsigned long long>(off + 1), static_cast<unsigned long long>(off),
+                  p.c_str());
+    REQUIRE(run(cmd, &out) == 0);
+  };
+  poke(4, 0);
+  poke(10, 1);
+  CHECK(qemu_check(p, &out) == 2);
+  {
+    auto img = open_ro(p);
+    auto rep = must(img->check(check_mode::report));
+    CHECK(rep.leaks == 1);
+    CHECK(rep.corruptions >= 1);
+    CHECK(rep.to_json().find("\"leaks\": 1") != std::string::npos);
+    CHECK(rep.to_text().find("Leaked cluster 10 refcount=1 reference=0") != std::string::npos);
+    CHECK(rep.to_text().find("ERROR cluster 4 refcount=0 reference=1") != std::string::npos);
+    CHECK(img->check(check_mode::repair_all).error() == make_error_code(errc::read_only));
+  }
+  {
+    open_options o;
+    o.writable = true;
+    auto img = must(image::open(p, o));
+    auto rep = must(img->check(check_mode::repair_all));
+    CHECK(rep.leaks_fixed == 1);
+    CHECK(rep.corruptions_fixed >= 1);
+    CHECK(rep.clean());
+    auto again = must(img->check(check_mode::report));
+    CHECK(again.clean());
+    must(img->close());
+  }
+  CHECK(qemu_check(p, &out) == 0);
+  INFO(out);
+  auto img = open_ro(p);
+  std::vector<std::byte> back(3 * 65536);
+  must(img->read(0, back));
+  CHECK(back == make_pattern(1, 0, 3 * 65536));
+}
+
+TEST_CASE("image: after a failed metadata write the image refuses writes and flushes",
+          "[storage][image]") {
+  auto disk = std::make_shared<vsnapd::storage::fakes::mem_disk>("p.qcow2");
+  {
+    vsnapd::storage::fakes::mem_file f(disk);
+    create_options o;
+    o.virtual_size = 4 * mib;
+    must(image::create(f, o));
+  }
+  open_options oo;
+  oo.writable = true;
+  auto img =
+      must(image::open(std::make_unique<vsnapd::storage::fakes::mem_file>(disk), "p.qcow2", oo));
+  must(img->write(0, make_pattern(1, 0, 4096)));
+  disk->inject(vsnapd::storage::fakes::fault::eio, 0);
+  CHECK(!img->flush());
+  CHECK(!img->writable());
+  CHECK(img->write(0, make_pattern(2, 0, 4096)).error() == make_error_code(errc::read_only));
+  CHECK(img->flush().error() == make_error_code(errc::io_error));
+  img.reset();
+  // Reopening repairs through the dirty bit; the unflushed write may or may not be there.
+  img = must(image::open(std::make_unique<vsnapd::storage::fakes::mem_file>(disk), "p.qcow2", oo));
+  CHECK(must(img->check(check_mode::report)).clean());
+}
+
+TEST_CASE("image: a chain opened with writable backing lets a commit write into the base",
+          "[storage][image]") {
+  temp_dir d;
+  make_image(d.file("base.qcow2"), false, mib);
+  make_image(d.file("top.qcow2"), false, mib, 65536, "base.qcow2", "qcow2");
+  open_options o;
+  o.writable = true;
+  o.backing_writable = true;
+  auto top = must(image::open(d.file("top.qcow2"), o));
+  REQUIRE(top->backing() != nullptr);
+  CHECK(top->backing()->writable());
+  must(top->backing()->write(0, make_pattern(3, 0, 8192)));
+  std::vector<std::byte> back(8192);
+  must(top->read(0, back));  // the chain sees the base's new data at once
+  CHECK(back == make_pattern(3, 0, 8192));
+  must(top->close());
+  std::string out;
+  CHECK(qemu_check(d.file("base.qcow2"), &out) == 0);
 }

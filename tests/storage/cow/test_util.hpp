@@ -1,17 +1,16 @@
 #pragma once
 // Helpers shared by the qcow2 tests: temporary folders, running qemu-img, patterns.
 
-#include "storage/cow/image.hpp"
-#include "storage/errc.hpp"
-
 #include <catch2/catch.hpp>
-
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <vector>
+
+#include "storage/cow/image.hpp"
+#include "storage/errc.hpp"
 
 namespace vsnapd::storage::test {
 
@@ -62,8 +61,7 @@ inline std::byte pattern(std::uint64_t seed, std::uint64_t off) {
   return static_cast<std::byte>((x >> ((off & 7) * 8)) & 0xff);
 }
 
-inline std::vector<std::byte> make_pattern(std::uint64_t seed, std::uint64_t off,
-                                           std::size_t len) {
+inline std::vector<std::byte> make_pattern(std::uint64_t seed, std::uint64_t off, std::size_t len) {
   std::vector<std::byte> v(len);
   for (std::size_t i = 0; i < len; ++i) {
     v[i] = pattern(seed, off + i);
@@ -72,12 +70,13 @@ inline std::vector<std::byte> make_pattern(std::uint64_t seed, std::uint64_t off
 }
 
 /// REQUIREs a result to be a value, printing the storage error detail if not.
-#define REQUIRE_OK(expr)                                                              \
-  do {                                                                                \
-    auto&& r_ = (expr);                                                               \
-    INFO(#expr << " -> " << (r_ ? std::string("ok") : r_.error().message() + ": " +   \
-                                                           vsnapd::storage::last_error_detail())); \
-    REQUIRE(r_.has_value());                                                          \
+#define REQUIRE_OK(expr)                                                                      \
+  do {                                                                                        \
+    auto&& r_ = (expr);                                                                       \
+    INFO(#expr << " -> "                                                                      \
+               << (r_ ? std::string("ok")                                                     \
+                      : r_.error().message() + ": " + vsnapd::storage::last_error_detail())); \
+    REQUIRE(r_.has_value());                                                                  \
   } while (false)
 
 /// Unwraps a result<T> or fails the test with the error detail.
