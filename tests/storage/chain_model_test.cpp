@@ -47,7 +47,11 @@ struct chain_model {
   std::pair<std::uint64_t, std::uint64_t> range() {
     const std::uint64_t unit = pick(0, 1) != 0 ? 65536 : 512;
     const std::uint64_t off = pick(0, disk_size / unit - 1) * unit;
-    const std::uint64_t len = std::min<std::uint64_t>(pick(1, 6) * unit * pick(1, 8), disk_size - off);
+    // One draw per statement: operand evaluation order is unspecified, and the same seed must
+    // give the same steps in every build.
+    const std::uint64_t units = pick(1, 6);
+    const std::uint64_t times = pick(1, 8);
+    const std::uint64_t len = std::min<std::uint64_t>(units * unit * times, disk_size - off);
     return {off, len};
   }
 
