@@ -107,6 +107,9 @@ error_code image::impl::corrupt(const std::string& what) const {
 result<std::byte*> image::impl::rb_get(std::uint64_t offset, bool load) {
   std::size_t i = rbc_.find(offset);
   if (i != detail::table_cache::npos) {
+    if (!load) {
+      std::memset(rbc_.data(i), 0, cs_);
+    }
     return rbc_.data(i);
   }
   i = rbc_.victim();
@@ -138,6 +141,21 @@ result<void> image::impl::write_dirty_refblocks() {
       VSNAPD_TRY_VOID(write_file(s.offset, {rbc_.data(i), cs_}));
       s.dirty = false;
     }
+  }
+  if (!rt_dirty_.empty()) {
+    // Barrier R3: new refcount blocks are durable before the table entries naming them.
+    // Every caller fsyncs after this, so the entries are durable before any reference.
+    VSNAPD_TRY_VOID(f_->flush());
+    std::byte e[8];
+    std::uint64_t capacity = (std::uint64_t{h_.refcount_table_clusters} << cb_) / 8;
+    for (std::uint32_t ti : rt_dirty_) {
+      if (ti >= capacity || ti >= rt_.size()) {
+        continue;  // only while grow_refcount_table swaps tables; it writes the new one whole
+      }
+      store_be64(e, rt_[ti]);
+      VSNAPD_TRY_VOID(write_file(h_.refcount_table_offset + std::uint64_t{ti} * 8, e));
+    }
+    rt_dirty_.clear();
   }
   return {};
 }
@@ -282,21 +300,18 @@ result<void> image::impl::ensure_refblock(std::uint64_t cluster) {
     // the first cluster is free.
     at = first;
   }
-  auto block = make_buf(cs_);
-  std::memset(block.get(), 0, cs_);
-  rc_store(block.get(), at - first, rc_bits_, 1);
+  // The block starts life in the cache; write_dirty_refblocks() writes it, then (after a
+  // barrier, R3) the table entry, before any reference to a cluster it counts is written.
   std::uint64_t off = at << cb_;
-  VSNAPD_TRY_VOID(write_file(off, {block.get(), cs_}));
+  {
+    std::lock_guard lock(cache_mu_);
+    std::byte* b = VSNAPD_TRY(rb_get(off, false));
+    rc_store(b, at - first, rc_bits_, 1);
+    rbc_.slots[rbc_.find(off)].dirty = true;
+  }
   host_end_ = std::max(host_end_, off + cs_);
-  // Barrier R3: the new block's contents are durable before the table points to it.
-  VSNAPD_TRY_VOID(f_->flush());
-  std::byte e[8];
-  store_be64(e, off);
-  VSNAPD_TRY_VOID(write_file(h_.refcount_table_offset + ti * 8, e));
-  // Barrier R3: the table entry is durable before any refcount in the block matters (the
-  // caller's reference is written only after the next refcount barrier anyway).
-  VSNAPD_TRY_VOID(f_->flush());
   rt_[ti] = off;
+  rt_dirty_.push_back(static_cast<std::uint32_t>(ti));
   return {};
 }
 
@@ -382,6 +397,7 @@ result<void> image::impl::grow_refcount_table(std::uint64_t min_entries) {
   h_.refcount_table_offset = e << cb_;
   h_.refcount_table_clusters = static_cast<std::uint32_t>(t_clusters);
   rt_ = std::move(nrt);
+  rt_dirty_.clear();  // the new table was written whole
   return free_range_now(old_off, old_len);
 }
 
@@ -399,9 +415,20 @@ result<void> image::impl::free_range_now(std::uint64_t offset, std::uint64_t len
 
 result<std::uint64_t> image::impl::alloc_clusters(std::uint64_t n) {
   VSNAPD_ASSERT(n > 0);
-  std::uint64_t start = alloc_hint_;
+  if (n >= rpb_) {
+    // A new refcount block sits at the start of the range it describes, so a fresh range
+    // never has rpb_ free clusters in a row: such a request could scan forever.
+    return fail(errc::no_space, "'" + name_ + "': cannot allocate " + std::to_string(n) +
+                                    " contiguous clusters (one refcount block covers " +
+                                    std::to_string(rpb_) + ")");
+  }
+  // Runs start from their own hint: going back to small gaps below it for every multi-cluster
+  // request would make preallocation quadratic. Single clusters fill the gaps.
+  std::uint64_t from = n == 1 ? alloc_hint_ : std::max(alloc_hint_, run_hint_);
+  std::uint64_t start = from;
   std::uint64_t run = 0;
-  for (std::uint64_t c = alloc_hint_;; ++c) {
+  std::uint64_t first_free = ~0ull;  // the lowest free cluster seen: the next hint
+  for (std::uint64_t c = from;; ++c) {
     if (c == 0) {  // cluster 0 is the header, always in use
       start = 1;
       continue;
@@ -420,6 +447,9 @@ result<std::uint64_t> image::impl::alloc_clusters(std::uint64_t n) {
       start = c + 1;
       continue;
     }
+    if (run == 0 && first_free == ~0ull) {
+      first_free = c;
+    }
     if (++run == n) {
       break;
     }
@@ -427,8 +457,13 @@ result<std::uint64_t> image::impl::alloc_clusters(std::uint64_t n) {
   for (std::uint64_t c = start; c < start + n; ++c) {
     VSNAPD_TRY_VOID(update_refcount(c, 1));
   }
-  if (n == 1) {
-    alloc_hint_ = start + 1;
+  // Everything below the hint is in use, so the next scan starts at the first gap we skipped
+  // (too small for this request) or right after this run.
+  if (n == 1 || from == alloc_hint_) {
+    alloc_hint_ = first_free < start ? first_free : start + n;
+  }
+  if (n > 1) {
+    run_hint_ = start + n;
   }
   std::uint64_t off = start << cb_;
   host_end_ = std::max(host_end_, off + (n << cb_));
@@ -584,7 +619,7 @@ result<void> image::impl::flush_locked() {
       VSNAPD_TRY_VOID(write_dirty_refblocks());
     }
     if (!meta) {
-      bool rb_dirty = false;
+      bool rb_dirty = !rt_dirty_.empty();
       for (auto& s : rbc_.slots) {
         rb_dirty = rb_dirty || (s.offset != 0 && s.dirty);
       }
@@ -866,14 +901,19 @@ result<void> image::impl::preallocate_locked() {
   for (std::uint64_t gc = 0; gc < n; gc += per) {
     std::uint64_t cnt = std::min(per, n - gc);
     VSNAPD_TRY_VOID(writable_l2(gc >> l2_bits_));
-    std::uint64_t host = VSNAPD_TRY(alloc_clusters(cnt));
-    for (std::uint64_t i = 0; i < cnt; ++i) {
-      VSNAPD_TRY_VOID(set_l2_entry(gc + i, ((host + (i << cb_)) | oflag_copied)));
-    }
-    // The clusters read as zero from the sparse file; extend it so they exist.
-    std::uint64_t fsz = VSNAPD_TRY(f_->size());
-    if (fsz < host + (cnt << cb_)) {
-      VSNAPD_TRY_VOID(f_->resize(host + (cnt << cb_)));
+    // Chunks below half a refcount block's span always fit between two blocks.
+    std::uint64_t chunk = std::max<std::uint64_t>(1, std::min(cnt, (rpb_ - 1) / 2));
+    for (std::uint64_t i = 0; i < cnt; i += chunk) {
+      std::uint64_t k = std::min(chunk, cnt - i);
+      std::uint64_t host = VSNAPD_TRY(alloc_clusters(k));
+      for (std::uint64_t j = 0; j < k; ++j) {
+        VSNAPD_TRY_VOID(set_l2_entry(gc + i + j, ((host + (j << cb_)) | oflag_copied)));
+      }
+      // The clusters read as zero from the sparse file; extend it so they exist.
+      std::uint64_t fsz = VSNAPD_TRY(f_->size());
+      if (fsz < host + (k << cb_)) {
+        VSNAPD_TRY_VOID(f_->resize(host + (k << cb_)));
+      }
     }
   }
   return flush_locked();
@@ -979,7 +1019,13 @@ result<void> image::create(file& f, const create_options& o) {
                                             "clusters");
   }
   std::uint64_t l1_clusters = (l1_entries * 8 + cs - 1) / cs;
-  std::uint64_t rpb = std::uint64_t{cs} * 8 / 16;
+  std::uint32_t rbits = o.refcount_bits;
+  if (rbits == 0 || rbits > 64 || (rbits & (rbits - 1)) != 0 || (o.compat_v2 && rbits != 16)) {
+    return fail(errc::invalid_argument, "refcount_bits " + std::to_string(rbits) +
+                                            " is not a power of two up to 64 (16 for v2)");
+  }
+  h.refcount_order = static_cast<std::uint32_t>(__builtin_ctz(rbits));
+  std::uint64_t rpb = std::uint64_t{cs} * 8 / rbits;
   // Layout: header, refcount table, refcount blocks, L1 table.
   std::uint64_t rt_clusters = 1;
   std::uint64_t rb = 1;
@@ -1022,7 +1068,7 @@ result<void> image::create(file& f, const create_options& o) {
   }
   for (std::uint64_t c = 0; c < total; ++c) {
     std::byte* block = meta.data() + (rt_clusters + c / rpb) * cs;
-    store_be16(block + (c % rpb) * 2, 1);
+    rc_store(block, c % rpb, rbits, 1);
   }
   VSNAPD_TRY_VOID(f.write_at(cs, meta));
   // Barrier C1: all tables exist before the header that makes the file a qcow2 image.

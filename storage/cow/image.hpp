@@ -37,7 +37,8 @@ struct create_options {
   std::string backing_file;            ///< recorded as given (relative to the image's folder)
   std::string backing_format;          ///< "qcow2" or "raw"; empty records no format
   preallocation prealloc = preallocation::off;
-  bool compat_v2 = false;  ///< write version 2 (compat=0.10) instead of 3
+  bool compat_v2 = false;            ///< write version 2 (compat=0.10) instead of 3
+  std::uint32_t refcount_bits = 16;  ///< 1, 2, 4, ... 64 (version 3 only), as QEMU's option
 };
 
 /// Parameters of image::open.

@@ -78,7 +78,7 @@ class image::impl {
   std::atomic<bool> writable_{false};  // read by the lock-free fast path, cleared by poisoning
   std::atomic<bool> closed_{false};
   std::atomic<bool> poisoned_{false};  // a metadata update failed (see poison_on_error)
-  bool dirty_set_ = false;  // our dirty bit is on disk
+  bool dirty_set_ = false;             // our dirty bit is on disk
 
   // ---- chain ----
   std::unique_ptr<image> backing_;
@@ -90,8 +90,10 @@ class image::impl {
   std::vector<std::uint64_t> l1_;        // active L1, host byte order
   std::vector<std::uint32_t> l1_dirty_;  // indices to write back
   std::vector<std::uint64_t> rt_;        // refcount table
+  std::vector<std::uint32_t> rt_dirty_;  // entries naming new blocks, not yet written
   std::vector<detail::snapshot_entry> snaps_;
   std::uint64_t snap_table_bytes_ = 0;  // on-disk size of the snapshot table
+  std::uint64_t run_hint_ = 0;          // where multi-cluster allocations search from
   std::uint64_t alloc_hint_ = 0;        // first cluster index that may be free
   std::uint64_t host_end_ = 0;          // bytes: max(file size, end of every allocation)
   // Host byte ranges whose references were removed in cached tables: their refcounts drop

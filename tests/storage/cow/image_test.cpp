@@ -582,3 +582,29 @@ TEST_CASE("image: a chain opened with writable backing lets a commit write into 
   std::string out;
   CHECK(qemu_check(d.file("base.qcow2"), &out) == 0);
 }
+
+TEST_CASE("image: the refcount table itself grows (4 KiB clusters, 64-bit refcounts)",
+          "[storage][image]") {
+  temp_dir d;
+  std::string p = d.file("rt.qcow2");
+  create_options o;
+  // One refcount block covers 512 clusters (2 MiB) and the first table 512 blocks (1 GiB):
+  // preallocating 1.25 GiB of metadata must replace the table with a larger one.
+  o.virtual_size = 1280 * mib;
+  o.cluster_size = 4096;
+  o.refcount_bits = 64;
+  o.prealloc = preallocation::metadata;
+  must(image::create(p, o));
+  std::string out;
+  CHECK(qemu_check(p, &out) == 0);
+  INFO(out);
+  REQUIRE(run("qemu-img info --output=json '" + p + "'", &out) == 0);
+  CHECK(out.find("\"refcount-bits\": 64") != std::string::npos);
+  auto img = open_rw(p);
+  must(img->write(1200 * mib, make_pattern(4, 0, 8192)));
+  std::vector<std::byte> back(8192);
+  must(img->read(1200 * mib, back));
+  CHECK(back == make_pattern(4, 0, 8192));
+  must(img->close());
+  CHECK(qemu_check(p, &out) == 0);
+}
