@@ -9,3 +9,12 @@ foreach(_vsnapd_it test_cli test_http test_pywinrm test_tls test_wsl)
                        LABELS integration
                        TIMEOUT 180)
 endforeach()
+
+# vsnapd-img against qemu-img/qemu-io (real qcow2 files; needs qemu-utils).
+add_test(NAME integration.test_vsnapd_img
+         COMMAND /usr/bin/python3 -m unittest -v ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_vsnapd_img.py
+         WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+set_tests_properties(integration.test_vsnapd_img PROPERTIES
+                     ENVIRONMENT "VSNAPD_IMG_BIN=$<TARGET_FILE:vsnapd-img>"
+                     LABELS integration
+                     TIMEOUT 180)
