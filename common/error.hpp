@@ -25,3 +25,12 @@ using boost::system::error_code;
     }                                           \
     std::move(*vsnapd_try_r_);                  \
   }))
+
+/// VSNAPD_TRY for a result<void> in statement position: propagates the error, yields nothing.
+/// Usage: `VSNAPD_TRY_VOID(file.flush());`
+#define VSNAPD_TRY_VOID(expr)                  \
+  do {                                         \
+    if (auto vsnapd_r_ = (expr); !vsnapd_r_) { \
+      return vsnapd_r_.error();                \
+    }                                          \
+  } while (false)

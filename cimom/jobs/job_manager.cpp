@@ -12,15 +12,6 @@
 #include <exception>
 #include <random>
 
-// VSNAPD_TRY yields the value of a result<T>, so it cannot wrap a result<void>; this one
-// propagates the error of an expression whose success carries nothing.
-#define VSNAPD_TRY_VOID(expr)                  \
-  do {                                         \
-    if (auto vsnapd_r_ = (expr); !vsnapd_r_) { \
-      return vsnapd_r_.error();                \
-    }                                          \
-  } while (false)
-
 namespace vsnapd::cim::jobs {
 namespace {
 

@@ -1,5 +1,7 @@
 #include "cimom/mof/literal.hpp"
 
+#include "common/text.hpp"
+
 #include <charconv>
 
 namespace vsnapd::cim::mof {
@@ -108,24 +110,6 @@ double parse_real_literal(std::string_view s) {
   // from_chars is exact (round to nearest) and locale independent, unlike strtod.
   std::from_chars(s.data(), s.data() + s.size(), v);
   return v;
-}
-
-void append_utf8(std::string& out, char32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
 }
 
 escape_status decode_string_body(std::string_view body, std::string& out,

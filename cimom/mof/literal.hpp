@@ -22,8 +22,6 @@ integer_literal parse_integer_literal(std::string_view lexeme);
 /// Parses a real lexeme exactly (correctly rounded to double). Precondition: well formed.
 double parse_real_literal(std::string_view lexeme);
 
-/// Appends the UTF-8 encoding of @p code_point to @p out.
-void append_utf8(std::string& out, char32_t code_point);
 
 /// The outcome of decoding one escape sequence.
 enum class escape_status : std::uint8_t { ok, unknown_escape, missing_hex_digits };

@@ -11,15 +11,6 @@
 #include <utility>
 #include <vector>
 
-// VSNAPD_TRY yields the value of a result<T>, so it cannot wrap a result<void>; this one
-// propagates the error of an expression whose success carries nothing.
-#define VSNAPD_TRY_VOID(expr)                  \
-  do {                                         \
-    if (auto vsnapd_r_ = (expr); !vsnapd_r_) { \
-      return vsnapd_r_.error();                \
-    }                                          \
-  } while (false)
-
 namespace vsnapd::cim::persistence {
 
 using stmt_handle = c_handle<sqlite3_stmt, sqlite3_finalize>;

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <sstream>
 
+#include "common/text.hpp"
 #include "storage/cow/image_impl.hpp"
 
 namespace vsnapd::storage {
@@ -17,26 +18,6 @@ std::string hex(std::uint64_t v) {
   char buf[24];
   std::snprintf(buf, sizeof buf, "%llx", static_cast<unsigned long long>(v));
   return buf;
-}
-
-std::string json_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
 }
 
 }  // namespace
@@ -73,7 +54,7 @@ std::string check_report::to_json() const {
     << ", \"total_clusters\": " << total_clusters << ", \"image_end_offset\": " << image_end_offset
     << ", \"messages\": [";
   for (std::size_t i = 0; i < messages.size(); ++i) {
-    o << (i ? ", " : "") << "\"" << json_escape(messages[i]) << "\"";
+    o << (i ? ", " : "") << json_string(messages[i]);
   }
   o << "]}";
   return o.str();

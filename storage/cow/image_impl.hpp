@@ -13,15 +13,8 @@
 
 #include "storage/cow/format.hpp"
 #include "storage/cow/image.hpp"
+#include "common/error.hpp"
 #include "storage/errc.hpp"
-
-/// VSNAPD_TRY for result<void> calls in statement position (VSNAPD_TRY needs a value).
-#define VSNAPD_TRY_VOID(expr)                  \
-  do {                                         \
-    if (auto vsnapd_r_ = (expr); !vsnapd_r_) { \
-      return vsnapd_r_.error();                \
-    }                                          \
-  } while (false)
 
 namespace vsnapd::storage {
 

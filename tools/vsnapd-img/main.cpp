@@ -2,6 +2,7 @@
 // external-snapshot operations (storage/chain_ops.hpp). Option spelling, JSON field names of
 // info/check/map and check's exit codes follow qemu-img so scripts can switch tools.
 
+#include "common/text.hpp"
 #include "storage/chain_ops.hpp"
 #include "storage/cow/image.hpp"
 #include "storage/errc.hpp"
@@ -46,27 +47,6 @@ int report(const std::string& what, const error_code& ec) {
     std::fprintf(stderr, "vsnapd-img: %s: %s: %s\n", what.c_str(), ec.message().c_str(), detail.c_str());
   }
   return 1;
-}
-
-std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (const char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
 }
 
 // qemu's size_to_str: "16 MiB", "1.5 GiB", "512 B".
