@@ -2,6 +2,8 @@
 
 #include "cimom/object_path.hpp"
 
+#include <algorithm>
+
 namespace vsnapd::cim {
 
 struct class_repository::namespace_data {
@@ -71,6 +73,39 @@ std::string check_qualifiers(
 }
 
 constexpr std::uint16_t scope_bit(scope s) { return static_cast<std::uint16_t>(s); }
+
+// Merges a class's local properties (or methods) into the members it inherited: a member
+// restated locally replaces the inherited one, keeping its class origin and merging qualifiers
+// (DisableOverride ones must keep their value); a new member gets this class as its origin.
+template <class Member>
+result<void> merge_members(std::vector<Member>& resolved, std::vector<Member>& local,
+                           std::string_view kind, const std::string& class_name) {
+  for (auto& m : local) {
+    const auto it = std::find_if(resolved.begin(), resolved.end(),
+                                 [&](const Member& x) { return name_equal(x.name, m.name); });
+    if (it == resolved.end()) {
+      m.class_origin = class_name;
+      m.propagated = false;
+      resolved.push_back(std::move(m));
+      continue;
+    }
+    if (!it->propagated) {
+      return fail(errc::invalid_parameter, std::string(kind) + " " + m.name +
+                                               " is declared twice in class " + class_name);
+    }
+    qualifier_list merged = it->qualifiers;
+    if (auto bad = merge_qualifiers(merged, m.qualifiers); !bad.empty()) {
+      return fail(errc::invalid_parameter, std::string(kind) + " " + class_name + "." + m.name +
+                                               " overrides qualifier " + bad +
+                                               ", which is DisableOverride in " + it->class_origin);
+    }
+    m.qualifiers = std::move(merged);
+    m.class_origin = it->class_origin;
+    m.propagated = false;
+    *it = std::move(m);
+  }
+  return {};
+}
 
 }  // namespace
 
@@ -205,52 +240,8 @@ result<const class_decl*> class_repository::add_class(std::string_view ns, class
     return fail(errc::invalid_parameter, "class " + local.name + " overrides qualifier " + bad +
                                              ", which its superclass declares DisableOverride");
   }
-  for (auto& p : local.properties) {
-    if (auto* old = resolved->property(p.name)) {
-      if (!old->propagated) {
-        return fail(errc::invalid_parameter,
-                    "property " + p.name + " is declared twice in class " + local.name);
-      }
-      qualifier_list merged = old->qualifiers;
-      if (auto bad = merge_qualifiers(merged, p.qualifiers); !bad.empty()) {
-        return fail(errc::invalid_parameter, "property " + local.name + "." + p.name +
-                                                 " overrides qualifier " + bad +
-                                                 ", which is DisableOverride in " + old->class_origin);
-      }
-      p.qualifiers = std::move(merged);
-      p.class_origin = old->class_origin;
-      p.propagated = false;
-      *old = std::move(p);
-    } else {
-      p.class_origin = local.name;
-      p.propagated = false;
-      resolved->properties.push_back(std::move(p));
-    }
-  }
-  for (auto& m : local.methods) {
-    auto it = std::find_if(resolved->methods.begin(), resolved->methods.end(),
-                           [&](const method_decl& x) { return name_equal(x.name, m.name); });
-    if (it != resolved->methods.end()) {
-      if (!it->propagated) {
-        return fail(errc::invalid_parameter,
-                    "method " + m.name + " is declared twice in class " + local.name);
-      }
-      qualifier_list merged = it->qualifiers;
-      if (auto bad = merge_qualifiers(merged, m.qualifiers); !bad.empty()) {
-        return fail(errc::invalid_parameter, "method " + local.name + "." + m.name +
-                                                 " overrides qualifier " + bad +
-                                                 ", which is DisableOverride in " + it->class_origin);
-      }
-      m.qualifiers = std::move(merged);
-      m.class_origin = it->class_origin;
-      m.propagated = false;
-      *it = std::move(m);
-    } else {
-      m.class_origin = local.name;
-      m.propagated = false;
-      resolved->methods.push_back(std::move(m));
-    }
-  }
+  VSNAPD_TRY_VOID(merge_members(resolved->properties, local.properties, "property", local.name));
+  VSNAPD_TRY_VOID(merge_members(resolved->methods, local.methods, "method", local.name));
 
   // References outside associations are left to the MOF compiler: programmatic schemas (the
   // query tests' Q_Base) use a reference property as a plain typed value.

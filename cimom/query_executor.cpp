@@ -117,6 +117,9 @@ result<std::unique_ptr<named_instance_cursor>> exec_query(const object_manager& 
     options.role = a.role;
     inner = VSNAPD_TRY(om.references(inner_ctx, a.source, options));
   }
+  if (!a.keys_only && a.required_qualifier.empty()) {
+    return inner;  // nothing to filter or reshape: no per-instance work
+  }
   std::string ns(repo.canonical_namespace(inner_ctx.ns));
   return std::unique_ptr<named_instance_cursor>(std::make_unique<filtered_cursor>(
       std::move(inner), repo, std::move(ns), q, shape, a.required_qualifier));

@@ -112,28 +112,19 @@ result<std::unique_ptr<runtime>> runtime::start(const runtime_options& options) 
   const std::string host = options.host_name.empty() ? "localhost" : options.host_name;
   const object_path om_path = VSNAPD_TRY(statics.add(interop_ns, object_manager_instance(host)));
   for (const auto& ns : repo.namespaces()) {
-    if (auto added = statics.add(interop_ns, namespace_instance(host, ns)); !added) {
-      return added.error();
-    }
+    VSNAPD_TRY_VOID(statics.add(interop_ns, namespace_instance(host, ns)));
   }
   object_path dsp1033("root/interop", "CIM_RegisteredProfile");
   dsp1033.set_key("InstanceID", value("vsnapd:DSP1033-1.0.0"));
-  if (auto added = statics.add(interop_ns, instance("CIM_ElementConformsToProfile")
-                                               .set("ConformantStandard", ref(dsp1033))
-                                               .set("ManagedElement", ref(om_path)));
-      !added) {
-    return added.error();
-  }
+  VSNAPD_TRY_VOID(statics.add(interop_ns, instance("CIM_ElementConformsToProfile")
+                                              .set("ConformantStandard", ref(dsp1033))
+                                              .set("ManagedElement", ref(om_path))));
   for (const char* cls : {"CIM_RegisteredSpecification", "CIM_ReferencedSpecification",
                           "CIM_ElementConformsToProfile", "CIM_WBEMService", "CIM_Namespace"}) {
-    if (auto r = om.register_instance_provider(interop_ns, cls, statics); !r) {
-      return r.error();
-    }
+    VSNAPD_TRY_VOID(om.register_instance_provider(interop_ns, cls, statics));
   }
   for (const char* cls : {"CIM_ReferencedSpecification", "CIM_ElementConformsToProfile"}) {
-    if (auto r = om.register_association_provider(interop_ns, cls, statics); !r) {
-      return r.error();
-    }
+    VSNAPD_TRY_VOID(om.register_association_provider(interop_ns, cls, statics));
   }
   rt->stats_.static_instances = statics.size();
 
@@ -154,18 +145,12 @@ result<std::unique_ptr<runtime>> runtime::start(const runtime_options& options) 
   rt->job_associations_ = std::make_unique<jobs::job_association_provider>(*rt->jobs_);
   for (const auto& ns : repo.namespaces()) {
     if (repo.find_class(ns, "CIM_ConcreteJob") != nullptr) {
-      if (auto r = om.register_instance_provider(ns, "CIM_ConcreteJob", *rt->job_instances_); !r) {
-        return r.error();
-      }
-      if (auto r = om.register_method_provider(ns, "CIM_ConcreteJob", *rt->job_instances_); !r) {
-        return r.error();
-      }
+      VSNAPD_TRY_VOID(om.register_instance_provider(ns, "CIM_ConcreteJob", *rt->job_instances_));
+      VSNAPD_TRY_VOID(om.register_method_provider(ns, "CIM_ConcreteJob", *rt->job_instances_));
     }
     for (const char* assoc : {"CIM_OwningJobElement", "CIM_AffectedJobElement"}) {
       if (repo.find_class(ns, assoc) != nullptr) {
-        if (auto r = om.register_association_provider(ns, assoc, *rt->job_associations_); !r) {
-          return r.error();
-        }
+        VSNAPD_TRY_VOID(om.register_association_provider(ns, assoc, *rt->job_associations_));
       }
     }
   }
