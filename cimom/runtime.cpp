@@ -8,6 +8,8 @@
 #include "cimom/static_instance_provider.hpp"
 #include "schema/embedded_schema.hpp"
 
+#include <span>
+#include <string_view>
 #include <unordered_map>
 
 namespace vsnapd::cim {
@@ -23,9 +25,13 @@ std::chrono::microseconds since(clock_type::time_point start) {
 }
 
 // Compiles every namespace entry file of the embedded schema as its own unit.
-result<std::vector<mof::compiled_instance>> compile_schema(class_repository& repo) {
+result<std::vector<mof::compiled_instance>> compile_schema(class_repository& repo,
+                                                           std::span<const embedded_file> extra) {
   std::unordered_map<std::string_view, std::string_view> files;
   for (const auto& f : schema::mof_files()) {
+    files.emplace(f.path, f.text);
+  }
+  for (const auto& f : extra) {
     files.emplace(f.path, f.text);
   }
   mof::compile_options options;
@@ -39,8 +45,15 @@ result<std::vector<mof::compiled_instance>> compile_schema(class_repository& rep
     return true;
   };
   mof::compiler compiler(repo, options);
+  std::vector<std::string_view> units;
   for (const auto& entry : schema::namespace_entry_files) {
-    if (!compiler.compile_file(std::string(entry.file))) {
+    units.push_back(entry.file);
+  }
+  for (const auto& f : extra) {
+    units.push_back(f.path);
+  }
+  for (const auto unit : units) {
+    if (!compiler.compile_file(std::string(unit))) {
       std::string text = "the embedded schema does not compile:";
       for (const auto& d : compiler.diags().all()) {
         text += "\n  " + mof::format(d, compiler.sources());
@@ -88,7 +101,7 @@ result<std::unique_ptr<runtime>> runtime::start(const runtime_options& options) 
   class_repository& repo = *rt->repository_;
 
   const auto mof_start = clock_type::now();
-  auto declared = VSNAPD_TRY(compile_schema(repo));
+  auto declared = VSNAPD_TRY(compile_schema(repo, options.extra_mof));
   rt->stats_.schema_load = since(mof_start);
   rt->stats_.namespaces = repo.namespaces().size();
   for (const auto& ns : repo.namespaces()) {

@@ -9,10 +9,13 @@
 #include "cimom/error.hpp"
 #include "cimom/object_manager.hpp"
 
+#include "common/embedded_file.hpp"
+
 #include <chrono>
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace vsnapd::cim {
 
@@ -34,6 +37,10 @@ struct runtime_options {
   std::string state_dir;        ///< holds cim.sqlite (jobs, stored instances); empty: no persistence
   std::string host_name;        ///< SystemName of the object manager's instances
   std::size_t job_workers = 2;  ///< threads running jobs (bounded; no thread per job)
+  /// MOF compiled after the embedded schema, each file as its own unit (its `#pragma namespace`
+  /// says where it goes; new namespaces are created). Test daemons add their fixture classes
+  /// here; the product passes none. Instances it declares are served like the schema's.
+  std::vector<embedded_file> extra_mof;
 };
 
 /// What start-up did, for the ready log line and the start-up benchmark.

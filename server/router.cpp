@@ -63,11 +63,12 @@ std::string_view to_string(protocol p) {
   return "unknown";
 }
 
-router::router(const config& cfg, boost::asio::any_io_executor blocking)
+router::router(const config& cfg, boost::asio::any_io_executor blocking, cim::object_manager& om)
     : auth_cfg_(cfg.auth),
       max_body_(cfg.limits.max_envelope_size),
       blocking_(std::move(blocking)),
       auth_(cfg.auth),
+      om_(om),
       wsman_(cfg.limits.max_envelope_size,
              wsman::endpoint::security{cfg.auth.basic, cfg.auth.digest, cfg.auth.allow_unencrypted,
                                        !cfg.tls.client_ca.empty()}) {}

@@ -3,6 +3,7 @@
 // content-type checks, authentication (with the anonymous-Identify exception), and the HTTP
 // shape of every answer. One router serves all sessions; it is thread-safe.
 
+#include "cimom/object_manager.hpp"
 #include "server/auth/authenticator.hpp"
 #include "server/config.hpp"
 #include "server/wsman/endpoint.hpp"
@@ -44,8 +45,9 @@ struct connection_facts {
 
 class router {
  public:
-  /// @param blocking executor for CPU-heavy work (the Basic KDF), never an I/O thread.
-  router(const config& cfg, boost::asio::any_io_executor blocking);
+  /// @param blocking executor for CPU-heavy work (the Basic KDF) and provider calls, never an
+  /// I/O thread. @param om the object manager both protocols serve; must outlive the router.
+  router(const config& cfg, boost::asio::any_io_executor blocking, cim::object_manager& om);
 
   /// Answers one complete request. Runs on the session's strand; hops to `blocking` and back
   /// for password verification.
@@ -70,6 +72,7 @@ class router {
   std::uint64_t max_body_;
   boost::asio::any_io_executor blocking_;
   auth::authenticator auth_;
+  cim::object_manager& om_;
   wsman::endpoint wsman_;
 };
 
