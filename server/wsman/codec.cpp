@@ -41,7 +41,7 @@ void append_xs_datetime(std::string& out, std::string_view t) {
     out += 'Z';
     return;
   }
-  char buf[8];
+  char buf[16];
   std::snprintf(buf, sizeof buf, "%c%02d:%02d", t[21], minutes / 60, minutes % 60);
   out += buf;
 }
