@@ -2,6 +2,7 @@
 
 #include "common/text.hpp"
 #include "common/log.hpp"
+#include "server/cimxml/instance_codec.hpp"
 #include "server/version.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -74,7 +75,7 @@ router::router(const config& cfg, boost::asio::any_io_executor blocking, cim::ob
                  wsman::endpoint::security{cfg.auth.basic, cfg.auth.digest,
                                            cfg.auth.allow_unencrypted, !cfg.tls.client_ca.empty()},
                  cfg.limits.max_enumerations_per_user, cfg.limits.enumeration_expiry, "localhost",
-                 {}},
+                 [](std::string_view text) { return cimxml::parse_instance(text); }},
              om) {}
 
 http_response text_response(unsigned version, bool keep_alive, http::status status,

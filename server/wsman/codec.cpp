@@ -202,7 +202,8 @@ cim::result<cim::scalar> parse_datetime_element(pugi::xml_node e) {
     text = std::string(trim(element_text(e)));
   } else {
     const std::string_view form = local(child);
-    const std::string_view v = trim(element_text(child));
+    const std::string child_text = element_text(child);
+    const std::string_view v = trim(child_text);
     if (form == "Datetime") {
       auto cim_text = cim_from_xs_datetime(v);
       if (!cim_text) {
