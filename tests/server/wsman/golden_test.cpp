@@ -7,8 +7,8 @@
 //   <!-- role: reader|operator|admin -->  the caller's role (default admin)
 //   <!-- advance: N -->                   move the fake clock N seconds forward first
 // `$CONTEXT` in a request is replaced by the last enumeration context a reply returned, and
-// every context id in a reply is written as `$CONTEXT` (ids are random). Reply MessageIDs come
-// from a counter. VSNAPD_UPDATE_GOLDEN=1 rewrites the response files (review them by hand).
+// every context id in a reply is written as `$CONTEXT` (ids are random). Reply MessageIDs are
+// fixed. VSNAPD_UPDATE_GOLDEN=1 rewrites the response files (review them by hand).
 
 #include "cimom/runtime.hpp"
 #include "server/cimxml/instance_codec.hpp"
@@ -85,7 +85,6 @@ struct golden_world {
   std::shared_ptr<void> fixture;
   std::unique_ptr<wsman::endpoint> ep;
   wsman::clock::time_point now = wsman::clock::time_point{} + std::chrono::hours(1);
-  int message_counter = 0;
 
   golden_world() {
     cim::runtime_options ro;
@@ -104,11 +103,8 @@ struct golden_world {
     opts.parse_cimxml_instance = [](std::string_view t) { return cimxml::parse_instance(t); };
     ep = std::make_unique<wsman::endpoint>(opts, rt->om());
     ep->set_clock_for_test([this] { return now; });
-    ep->set_message_ids_for_test([this] {
-      char buf[64];
-      std::snprintf(buf, sizeof buf, "uuid:00000000-0000-4000-8000-%012d", ++message_counter);
-      return std::string(buf);
-    });
+    // One fixed reply MessageID, so adding a case does not change the others' replies.
+    ep->set_message_ids_for_test([] { return std::string("uuid:00000000-0000-4000-8000-000000000000"); });
   }
 };
 
