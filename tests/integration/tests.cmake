@@ -18,3 +18,12 @@ set_tests_properties(integration.test_vsnapd_img PROPERTIES
                      ENVIRONMENT "VSNAPD_IMG_BIN=$<TARGET_FILE:vsnapd-img>"
                      LABELS integration
                      TIMEOUT 180)
+
+# The test guest (scripts/build-test-guest.sh) boots under QEMU/TCG and answers on its serial
+# console; skips only when the guest cannot be built (no network for apt-get download).
+add_test(NAME integration.test_guest_boot
+         COMMAND /usr/bin/python3 -m unittest -v ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_guest_boot.py
+         WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+set_tests_properties(integration.test_guest_boot PROPERTIES
+                     LABELS integration
+                     TIMEOUT 300)
