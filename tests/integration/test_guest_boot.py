@@ -44,7 +44,8 @@ class GuestBoot(unittest.TestCase):
         return os.path.join(self.tmp, name)
 
     def boot(self, kernel, disk=None):
-        """Starts QEMU and returns (process, console, seconds from launch to prompt)."""
+        """Starts QEMU and returns (process, console, timing text: wall and QEMU CPU seconds
+        from launch to prompt; CPU time shows the cost apart from the machine's load)."""
         sock, log = self.path("console.sock"), self.path("console.log")
         argv = ["qemu-system-x86_64", "-accel", "tcg", "-m", "128", "-nographic",
                 "-monitor", "none", "-nic", "none",
@@ -66,7 +67,11 @@ class GuestBoot(unittest.TestCase):
         console = guest_console.GuestConsole.connect(sock, alive=lambda: proc.poll() is None)
         self.addCleanup(console.close)
         console.wait_ready(PROMPT_TIMEOUT)
-        return proc, console, time.monotonic() - start
+        wall = time.monotonic() - start
+        with open("/proc/%d/stat" % proc.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return proc, console, "%.2f s (QEMU CPU %.2f s)" % (wall, cpu)
 
     def reap(self, proc):
         if proc.poll() is None:
@@ -95,9 +100,9 @@ class GuestBoot(unittest.TestCase):
     def test_guest_boots_and_round_trips_disk_marker_and_memory_counter(self):
         disk = self.path("disk.qcow2")
         subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", disk, "16M"], check=True)
-        proc, con, seconds = self.boot(self.guest.kernel, disk)
-        print("\nguest_boot: launch to prompt %.2f s (TCG, PVH vmlinux %s)"
-              % (seconds, self.guest.version), file=sys.stderr)
+        proc, con, timing = self.boot(self.guest.kernel, disk)
+        print("\nguest_boot: launch to prompt %s, TCG, PVH vmlinux %s"
+              % (timing, self.guest.version), file=sys.stderr)
 
         # Framing: output, exit status and output without a trailing newline come back exactly.
         self.assertEqual(con.run_status("echo one; echo two; false"), (1, "one\ntwo\n"))
@@ -128,17 +133,28 @@ class GuestBoot(unittest.TestCase):
         self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
 
     def test_distribution_bzimage_boots_too(self):
-        proc, con, seconds = self.boot(self.guest.vmlinuz)
-        print("\nguest_boot: launch to prompt %.2f s (TCG, bzImage vmlinuz)" % seconds,
+        proc, con, timing = self.boot(self.guest.vmlinuz)
+        print("\nguest_boot: launch to prompt %s, TCG, bzImage vmlinuz" % timing,
               file=sys.stderr)
         self.assertEqual(con.run("uname -r"), self.guest.version + "\n")
         self.power_off(proc, con)
+
+
+
+class ConsoleInput(unittest.TestCase):
+    """What the helper refuses before anything reaches a guest (needs no guest)."""
 
     def test_markers_outside_the_safe_set_are_refused(self):
         con = guest_console.GuestConsole(None)
         for bad in ("", "has space", "quote'", "semi;colon", "new\nline", "dollar$x", "pct%s"):
             with self.subTest(marker=bad), self.assertRaises(ValueError):
                 con.write_disk_marker(bad, 0)
+
+    def test_multi_line_and_tab_commands_are_refused(self):
+        con = guest_console.GuestConsole(None)
+        for bad in ("echo a\necho b", "echo\ta"):
+            with self.subTest(command=bad), self.assertRaises(ValueError):
+                con.run(bad)
 
 
 if __name__ == "__main__":
