@@ -14,12 +14,14 @@
 #   default OUT_DIR: ${XDG_CACHE_HOME:-$HOME/.cache}/vsnapd/test-guest
 # Idempotent: when the manifest matches this script and the packages apt would fetch now, it
 # exits at once without touching the network. Boot it with
-#   qemu-system-x86_64 -accel tcg -m 128 -nographic -kernel OUT_DIR/vmlinuz \
+#   qemu-system-x86_64 -accel tcg -m 128 -nographic -kernel OUT_DIR/vmlinux \
 #     -initrd OUT_DIR/initrd.img -append "console=ttyS0 quiet"
+# (-kernel OUT_DIR/vmlinuz works the same, slower). Keep console output of one command under the
+# tty buffer (4 KiB): beyond it this QEMU/kernel pair drains the 16550 at only ~2 KB/s.
 set -euo pipefail
 
 out=${1:-${XDG_CACHE_HOME:-$HOME/.cache}/vsnapd/test-guest}
-# Module names as modprobe knows them; dependencies are resolved from modules.dep. Built-in
+# Module names as modprobe knows them; their dependencies are added below. Built-in
 # ones (Debian builds the 8250 UART into the kernel) are skipped, so the list stays correct if a
 # later kernel makes one of them modular.
 want_modules=(8250 virtio_pci virtio_blk virtio_console)

@@ -125,10 +125,14 @@ class GuestBoot(unittest.TestCase):
         self.assertEqual(con.counter_increment(), 2)
         self.assertEqual(con.counter_read(), 2)
 
+        # Written last and never read in the guest (an O_DIRECT read would flush it first):
+        # the write helper alone must get it into the image before poweroff -f.
+        last = "vsnapd-last-%d" % os.getpid()
+        con.write_disk_marker(last, MARKER_SECTOR + 1)
+
         self.power_off(proc, con)
-        # conv=fsync + sync put the marker in the image itself, not only in the guest's cache.
-        self.assertEqual(self.disk_bytes(disk, MARKER_SECTOR * 512, len(marker) + 1),
-                         marker.encode() + b"\0")
+        self.assertEqual(self.disk_bytes(disk, MARKER_SECTOR * 512, 512 + len(last) + 1),
+                         marker.encode().ljust(512, b"\0") + last.encode() + b"\0")
         check = subprocess.run(["qemu-img", "check", "-q", disk], capture_output=True, text=True)
         self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
 
