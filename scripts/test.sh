@@ -7,6 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+# The QEMU test guest, cached in ~/.cache/vsnapd/test-guest (first build: 68 MiB of .debs, ~8 s).
+scripts/build-test-guest.sh || echo "test.sh: test guest not built; its tests will skip" >&2
 jobs=$(nproc)
 
 scripts/build.sh
