@@ -1163,8 +1163,9 @@ struct endpoint::request_state {
     std::string items;
     auto d = fill(*ctx, max_elements, max_chars, pull_deadline, items);
     if (!d) {
-      if (d.error().code == fault_code::timed_out) {
-        // DSP0226 R8.2.3: the context survives a timeout; the client pulls again.
+      if (d.error().code == fault_code::timed_out || d.error().code == fault_code::encoding_limit) {
+        // DSP0226 R8.2.3: the context survives a timeout; the client pulls again. An item too
+        // large for MaxCharacters stays pending for a Pull that allows more.
         ep.enumerations_->put_back(id, std::move(ctx), ep.now_());
       } else {
         ep.enumerations_->erase_checked_out(id);
