@@ -636,11 +636,21 @@ struct endpoint::request_state {
     if (!e) {
       return std::optional<clock::time_point>{};
     }
-    const auto d = soap::parse_duration(xml::trimmed_text(e));
+    const std::string_view text = xml::trimmed_text(e);
+    auto d = soap::parse_duration(text);
+    if (!d) {
+      // WS-Enumeration also allows an absolute xs:dateTime: turn it into the time left.
+      if (const auto at = parse_xs_datetime(text); at && at->unix_micros()) {
+        const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count();
+        d = std::chrono::microseconds(*at->unix_micros() - now_us);
+      }
+    }
     if (!d || d->count() <= 0) {
       return make_fault(fault_code::invalid_expiration_time,
-                        "wsen:Expires '" + std::string(xml::trimmed_text(e)) +
-                            "' is not a positive xs:duration (absolute times are not supported).");
+                        "wsen:Expires '" + std::string(text) +
+                            "' is neither a positive xs:duration nor a future xs:dateTime.");
     }
     return std::optional<clock::time_point>(ep.now_() +
                                             std::chrono::duration_cast<clock::duration>(*d));
