@@ -1277,16 +1277,10 @@ struct endpoint::request_state {
           fault_code::action_not_supported,
           "The class " + r->cls->name + " has no method '" + std::string(method_name) + "'."));
     }
-    // Static methods and calls with no instance selectors run on the class.
-    bool has_keys = false;
-    for (pugi::xml_node s = xml::first_element(env.selector_set); s; s = s.next_sibling()) {
-      if (xml::is(s, ns::wsman, "Selector") &&
-          !cim::name_equal(s.attribute("Name").value(), "__cimnamespace")) {
-        has_keys = true;
-      }
-    }
+    // A static method runs on the class (selectors other than __cimnamespace, which some
+    // clients send anyway, do not matter); any other method needs selectors naming one instance.
     cim::object_path target(r->ns, r->cls->name);
-    if (has_keys || (!method->is_static() && r->cls->keys().empty())) {
+    if (!method->is_static()) {
       auto path = path_from_selectors(*r);
       if (!path) {
         return fail(path.error());
