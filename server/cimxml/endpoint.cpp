@@ -370,6 +370,7 @@ constexpr std::string_view xml_head =
 class response_writer {
  public:
   response_writer(std::string& out, const decoded_request& req) : out_(out), intrinsic_(req.intrinsic) {
+    out_.reserve(4096);  // a typical single-object reply, without regrowing
     out_ += xml_head;
     out_ += "<MESSAGE ID=\"";
     append_escaped(out_, req.message_id);
