@@ -591,8 +591,11 @@ void append_instance(std::string& out, const cim::instance& inst, const cim::cla
   append_escaped(out, inst.class_name());
   out += "\">";
   for (const cim::property_value& p : inst.properties()) {
-    const cim::property_decl* decl = cls != nullptr ? cls->property(p.name) : nullptr;
     const cim_type t = p.v.type();
+    // The class only adds to references, embedded objects and arrays; skipping the lookup for
+    // plain scalars saves a name search per property on every enumerated instance.
+    const bool needs_decl = t == cim_type::reference || t == cim_type::object || p.v.is_array();
+    const cim::property_decl* decl = cls != nullptr && needs_decl ? cls->property(p.name) : nullptr;
     if (t == cim_type::reference && !p.v.is_array()) {
       out += "<PROPERTY.REFERENCE NAME=\"";
       append_escaped(out, p.name);
