@@ -135,6 +135,8 @@ virtualization_provider::outcome virtualization_provider::start_job(
   spec.affected = std::move(affected);
   spec.affected_association = "Msvm_AffectedJobElement";
   spec.cancellable = cancellable;
+  // Msvm_ConcreteJob publishes the flag (Hyper-V clients read it before offering a cancel).
+  spec.extra_properties.push_back(property_value{"Cancellable", value(scalar(cancellable))});
   auto held = std::make_shared<job_lease>();
   held->lease = std::move(lease);
   auto path = jobs_.submit(
