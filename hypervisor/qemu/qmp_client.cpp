@@ -154,6 +154,13 @@ void qmp_client::dispatch(json::object msg) {
     if (auto* d = msg.if_contains("data"); d != nullptr && d->is_object()) {
       e.data = d->as_object();
     }
+    if (auto* ts = msg.if_contains("timestamp"); ts != nullptr && ts->is_object()) {
+      auto num = [&](const char* k) -> std::int64_t {
+        auto* v = ts->as_object().if_contains(k);
+        return v != nullptr && v->is_number() ? v->to_number<std::int64_t>() : 0;
+      };
+      e.timestamp_us = num("seconds") * 1000000 + num("microseconds");
+    }
     for (auto& [sid, fn] : subscribers_) {
       fn(e);
     }

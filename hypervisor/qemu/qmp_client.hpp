@@ -38,6 +38,9 @@ namespace json = boost::json;
 struct qmp_event {
   std::string name;   ///< "STOP", "JOB_STATUS_CHANGE", ...
   json::object data;  ///< the event's "data" member (empty object when absent)
+  /// QEMU's host time stamp of the event (microseconds since the epoch); differences between
+  /// two events (STOP, RESUME) measure a guest pause without our scheduling noise.
+  std::int64_t timestamp_us = 0;
 };
 
 /// An error answer of QEMU to a command ({"error": {"class", "desc"}}).
