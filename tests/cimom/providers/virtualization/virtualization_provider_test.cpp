@@ -654,6 +654,31 @@ TEST_CASE("virtualization_provider: RequestStateChange with Hyper-V's values", "
           r.expected);
   }
   CHECK(rc(f.invoke(host_path(host), "RequestStateChange", {{"RequestedState", u16(3)}})) == 32770);
+  // Hypervisor errors of the synchronous changes, in both code sets.
+  f.hv.fail_next(fake::op::change_state, hv::errc::timed_out);
+  CHECK(rc(f.invoke(v, "RequestStateChange", {{"RequestedState", u16(9)}})) == 32772);
+  f.hv.fail_next(fake::op::change_state, hv::errc::timed_out);
+  CHECK(rc(f.invoke(as_cim, "RequestStateChange", {{"RequestedState", u16(9)}})) == 3);
+  f.hv.fail_next(fake::op::change_state, hv::errc::backend_failed);
+  CHECK(rc(f.invoke(v, "RequestStateChange", {{"RequestedState", u16(9)}})) == 32768);
+  f.hv.fail_next(fake::op::change_state, hv::errc::backend_failed);
+  CHECK(rc(f.invoke(as_cim, "RequestStateChange", {{"RequestedState", u16(9)}})) == 4);
+  CHECK(u16_prop(f.get(v), "EnabledState") == 2);
+}
+
+TEST_CASE("virtualization_provider: an apply job cannot be terminated", "[cimom][providers]") {
+  fixture f;
+  const auto vm = f.hv.add_system("web", hv::vm_state::running);
+  const std::string snap = f.snapshot(vm, snapshot_type_disk);
+  REQUIRE(rc(f.invoke(vm_path(vm), "RequestStateChange", {{"RequestedState", u16(3)}})) == 0);
+  f.hv.hold_next(fake::op::apply, 10);
+  const auto r = f.invoke(snapshot_service_path(host), "ApplySnapshot",
+                          {{"Snapshot", ref(vssd_path(snap))}});
+  REQUIRE(f.hv.wait_until_held());
+  CHECK(rc(f.invoke(f.job_of(r), "RequestStateChange", {{"RequestedState", u16(4)}})) == 1);
+  f.hv.release();
+  CHECK(f.finish(r) == job_state::completed);
+  CHECK(f.hv.completed(fake::op::apply) == 1);
 }
 
 TEST_CASE("virtualization_provider: the management service defines, renames and destroys",
@@ -714,6 +739,8 @@ TEST_CASE("virtualization_provider: the management service defines, renames and 
   instance unknown("Msvm_VirtualSystemSettingData");
   unknown.set("InstanceID", value("Microsoft:nope")).set("ElementName", value("x"));
   instance no_disk_path("Msvm_StorageAllocationSettingData");
+  instance taken_uuid("Msvm_VirtualSystemSettingData");
+  taken_uuid.set("ElementName", value("twin")).set("VirtualSystemIdentifier", str(id));
   const auto running = f.hv.add_system("busy", hv::vm_state::running);
   const std::vector<row> rows = {
       {"define without a name", "DefineSystem", {{"SystemSettings", embed(nameless)}}, 4},
@@ -725,6 +752,7 @@ TEST_CASE("virtualization_provider: the management service defines, renames and 
        4},
       {"define from a reference configuration", "DefineSystem",
        {{"SystemSettings", embed(vssd)}, {"ReferenceConfiguration", ref(vssd_path(id))}}, 1},
+      {"define with a uuid in use", "DefineSystem", {{"SystemSettings", embed(taken_uuid)}}, 4},
       {"modify an unknown VSSD", "ModifySystemSettings", {{"SystemSettings", embed(unknown)}}, 4},
       {"destroy a running VM", "DestroySystem", {{"AffectedSystem", ref(vm_path(running))}}, 5},
       {"destroy the host", "DestroySystem", {{"AffectedSystem", ref(host_path(host))}}, 4},
