@@ -533,7 +533,8 @@ TEST_CASE("virtualization_provider: the snapshot tree through associations in bo
     CHECK(*vssd_id_of(parents.front()) == s1);
     // The VM's current settings hang below the current snapshot.
     CHECK(contains(f.associated(vssd_path(s3), "Msvm_ParentChildSettingData"), vssd_path(vm)));
-    const auto* parent = f.get(vssd_path(vm)).get("Parent")->get_if<std::string>();
+    const instance current = f.get(vssd_path(vm));
+    const auto* parent = current.get("Parent")->get_if<std::string>();
     REQUIRE(parent != nullptr);
     CHECK_THAT(*parent, Catch::Contains("Microsoft:" + s3));
     CHECK(f.get(vssd_path(s1)).get("Parent")->is_null());
