@@ -79,6 +79,12 @@ constexpr std::uint16_t resource_logical_disk = 31;
 
 virtualization_provider::outcome virtualization_provider::request_state_change(
     const object_path& target, const std::vector<param_value>& in) {
+  if (!name_equal(target.class_name(), "CIM_ComputerSystem") &&
+      !name_equal(target.class_name(), names::computer_system)) {
+    // The services (CIM_Service.RequestStateChange) run as long as the daemon does.
+    return refuse(status::not_supported, "the state of " + target.class_name() +
+                                             " follows the daemon and cannot be changed");
+  }
   const auto vm = vm_id_of(target);
   if (!vm) {
     return refuse(status::invalid_parameter, target.to_string() + " is not a virtual machine");

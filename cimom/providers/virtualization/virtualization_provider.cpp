@@ -213,8 +213,8 @@ result<method_result> virtualization_provider::invoke(const operation_context& c
   } else if (name_equal(m, "RequestStateChange")) {
     o = request_state_change(target, in);
   } else {
-    return fail(errc::method_not_found,
-                "vsnapd does not implement " + cls.name + "." + m);
+    // Declared (AddResourceSettings, StartService, ...) but not implemented here.
+    return fail(errc::method_not_available, "vsnapd does not implement " + cls.name + "." + m);
   }
   const code_set set = code_set_for(cls, m);
   if (o.st != status::completed && o.st != status::job_started) {

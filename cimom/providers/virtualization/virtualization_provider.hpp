@@ -64,7 +64,7 @@ class virtualization_provider final : public instance_provider,
   /// DestroySnapshotTree, ClearSnapshotState; the management service's DefineSystem,
   /// DestroySystem, ModifySystemSettings; the computer system's RequestStateChange. Refusals
   /// are return values (see return_code.hpp), not CIM errors, and are logged with their reason.
-  /// @return errc::method_not_found for other methods of the served classes.
+  /// @return errc::method_not_available for the other methods of the served classes.
   result<method_result> invoke(const operation_context& ctx, const class_decl& cls,
                                const object_path& target, const method_decl& method,
                                std::vector<param_value> in) override;

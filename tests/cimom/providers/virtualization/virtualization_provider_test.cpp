@@ -338,6 +338,17 @@ TEST_CASE("virtualization_provider: bad parameters return their documented codes
   CHECK(snaps->size() == 1);
 }
 
+TEST_CASE("virtualization_provider: declared methods vsnapd lacks are not available",
+          "[cimom][providers]") {
+  fixture f;
+  auto r = f.om().invoke_method(f.ctx, management_service_path(host), "AddResourceSettings", {});
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == errc::method_not_available);
+  // The services' own state follows the daemon.
+  CHECK(rc(f.invoke(snapshot_service_path(host), "RequestStateChange",
+                    {{"RequestedState", u16(3)}})) == 1);
+}
+
 TEST_CASE("virtualization_provider: a service path that is not ours is not found",
           "[cimom][providers]") {
   fixture f;
