@@ -13,12 +13,13 @@ namespace vsnapd::cim::providers::virtualization {
 namespace {
 
 // Requested class (a registered CIM_ base or the served subclass) -> the class served for it.
-constexpr std::array<std::pair<std::string_view, std::string_view>, 15> served_for{{
+constexpr std::array<std::pair<std::string_view, std::string_view>, 16> served_for{{
     {"CIM_ComputerSystem", names::computer_system},
     {names::computer_system, names::computer_system},
     {"CIM_VirtualSystemSettingData", names::vssd},
     {names::vssd, names::vssd},
     {"CIM_ResourceAllocationSettingData", names::sasd},
+    {"CIM_StorageAllocationSettingData", names::sasd},
     {names::sasd, names::sasd},
     {"CIM_VirtualSystemSnapshotService", names::snapshot_service},
     {names::snapshot_service, names::snapshot_service},

@@ -565,6 +565,11 @@ TEST_CASE("virtualization_provider: the snapshot tree through associations in bo
     CHECK(f.associated(disks.front(), "Msvm_VirtualSystemSettingDataComponent") ==
           std::vector<object_path>{vssd_path(s2)});
     CHECK(f.associated(vssd_path(vm), "Msvm_VirtualSystemSettingDataComponent").size() == 2);
+    // The disk through its DMTF classes.
+    object_path as_cim = disks.front();
+    as_cim.set_class_name("CIM_StorageAllocationSettingData");
+    CHECK(f.get(as_cim).class_name() == "Msvm_StorageAllocationSettingData");
+    CHECK(f.all("CIM_ResourceAllocationSettingData").size() == 2 + 3 * 2);
   }
   SECTION("HostedService and ElementCapabilities") {
     const auto services = f.associated(host_path(host), "CIM_HostedService");
