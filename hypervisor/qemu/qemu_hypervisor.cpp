@@ -692,6 +692,20 @@ result<std::vector<std::string>> qemu_hypervisor::image_files(const std::string&
   return out;
 }
 
+result<std::string> qemu_hypervisor::human_monitor_command_for_test(const std::string& id,
+                                                                   const std::string& cmd) {
+  auto vm = VSNAPD_TRY(find(id));
+  std::lock_guard lock(vm->op);
+  return vm->run<std::string>([&vm, cmd]() -> asio::awaitable<result<std::string>> {
+    json::object args = obj({{"command-line", cmd}});
+    auto r = co_await qmp(vm->qmp, "human-monitor-command", std::move(args));
+    if (!r) {
+      co_return r.error();
+    }
+    co_return std::string(r->as_string());
+  });
+}
+
 bool qemu_hypervisor::crash_here(int step) {
   if (crash_step_ != 0 && crash_step_ == step) {
     crash_step_ = 0;
