@@ -297,7 +297,14 @@ asio::awaitable<result<void>> wait_block_job(std::shared_ptr<qmp_client> c,
                                              std::string job_id, const op_control& ctl,
                                              unsigned& last, unsigned from, unsigned to) {
   auto deadline = clock_type::now() + 1h;
+  bool cancel_sent = false;
   while (clock_type::now() < deadline) {
+    if (ctl.stop.stop_requested() && !cancel_sent) {
+      // The CANCELLED event ends the loop; the image chain stays as it was.
+      cancel_sent = true;
+      json::object a = obj({{"device", job_id}});
+      (void)co_await qmp(c, "block-job-cancel", std::move(a));
+    }
     auto e = co_await c->wait(*w, 100ms);
     if (e) {
       if (e->name == "BLOCK_JOB_COMPLETED") {
@@ -315,11 +322,6 @@ asio::awaitable<result<void>> wait_block_job(std::shared_ptr<qmp_client> c,
     }
     if (e.error() != make_error_code(errc::timed_out)) {
       co_return e.error();
-    }
-    if (ctl.stop.stop_requested()) {
-      json::object args303 = obj({{"device", job_id}});  // named: GCC 12 co_await temporaries
-      (void)co_await qmp(c, "block-job-cancel", std::move(args303));
-      continue;  // the CANCELLED event ends the loop
     }
     auto jobs = co_await qmp(c, "query-jobs");
     if (jobs) {
@@ -360,7 +362,13 @@ asio::awaitable<result<std::string>> wait_migration(std::shared_ptr<qmp_client> 
                                                     const op_control* ctl, unsigned* last,
                                                     std::chrono::milliseconds timeout) {
   auto deadline = clock_type::now() + timeout;
+  bool cancel_sent = false;
   while (clock_type::now() < deadline) {
+    if (ctl != nullptr && ctl->stop.stop_requested() && !cancel_sent) {
+      // The "cancelled" status event ends the loop.
+      cancel_sent = true;
+      (void)co_await qmp(c, "migrate_cancel");
+    }
     auto e = co_await c->wait(*w, 100ms);
     if (e) {
       auto st = migration_status(*e);
@@ -374,10 +382,6 @@ asio::awaitable<result<std::string>> wait_migration(std::shared_ptr<qmp_client> 
     }
     if (e.error() != make_error_code(errc::timed_out)) {
       co_return e.error();
-    }
-    if (ctl != nullptr && ctl->stop.stop_requested()) {
-      (void)co_await qmp(c, "migrate_cancel");
-      continue;
     }
     if (ctl != nullptr) {
       auto q = co_await qmp(c, "query-migrate");
@@ -706,6 +710,81 @@ result<std::string> qemu_hypervisor::human_monitor_command_for_test(const std::s
   });
 }
 
+result<std::string> qemu_hypervisor::qmp_command_for_test(const std::string& id,
+                                                         const std::string& command,
+                                                         const std::string& args_json) {
+  auto vm = VSNAPD_TRY(find(id));
+  std::lock_guard lock(vm->op);
+  boost::system::error_code jec;
+  auto args = json::parse(args_json.empty() ? "{}" : args_json, jec);
+  if (jec || !args.is_object()) {
+    return make_error_code(errc::invalid_argument);
+  }
+  return vm->run<std::string>([&vm, command, &args]() -> asio::awaitable<result<std::string>> {
+    auto r = co_await qmp(vm->qmp, command, args.as_object());
+    if (!r) {
+      co_return r.error();
+    }
+    co_return json::serialize(*r);
+  });
+}
+
+result<void> qemu_hypervisor::wait_jobs_for_test(const std::string& id,
+                                                 std::chrono::milliseconds timeout) {
+  auto vm = VSNAPD_TRY(find(id));
+  std::lock_guard lock(vm->op);
+  auto r = vm->run<int>([&vm, timeout]() -> asio::awaitable<result<int>> {
+    auto c = vm->qmp;
+    auto w = c->watch([](const qmp_event& e) { return e.name == "JOB_STATUS_CHANGE"; });
+    auto deadline = clock_type::now() + timeout;
+    while (clock_type::now() < deadline) {
+      auto jobs = co_await qmp(c, "query-jobs");
+      if (!jobs) {
+        co_return jobs.error();
+      }
+      bool busy = false;
+      for (const auto& j : jobs->as_array()) {
+        auto st = j.as_object().at("status").as_string();
+        if (st == "concluded") {
+          json::object a = obj({{"id", j.as_object().at("id")}});
+          (void)co_await qmp(c, "job-dismiss", std::move(a));
+        } else if (st != "null") {
+          busy = true;
+        }
+      }
+      if (!busy) {
+        co_return 0;
+      }
+      (void)co_await c->wait(*w, 1s);
+    }
+    co_return make_error_code(errc::timed_out);
+  });
+  return r ? result<void>{} : result<void>(r.error());
+}
+
+result<std::optional<std::string>> qemu_hypervisor::define_demo_if_empty(
+    const std::string& guest_dir) {
+  {
+    std::lock_guard lock(mu_);
+    if (!vms_.empty()) {
+      return std::optional<std::string>();
+    }
+  }
+  vm_config c;
+  c.name = "demo";
+  c.memory_mib = 128;
+  c.disks = {{"", 1ull << 30}};
+  std::error_code ec;
+  auto kernel = fs::path(guest_dir) / "vmlinuz";
+  auto initrd = fs::path(guest_dir) / "initrd.img";
+  if (!guest_dir.empty() && fs::exists(kernel, ec) && fs::exists(initrd, ec)) {
+    c.kernel = kernel.string();
+    c.initrd = initrd.string();
+    c.append = "console=ttyS0";
+  }
+  return std::optional<std::string>(VSNAPD_TRY(define_system(c)));
+}
+
 bool qemu_hypervisor::crash_here(int step) {
   if (crash_step_ != 0 && crash_step_ == step) {
     crash_step_ = 0;
@@ -1021,6 +1100,9 @@ result<snapshot_info> qemu_hypervisor::create_snapshot(const std::string& id,
   auto t_start = clock_type::now();
   auto vm = VSNAPD_TRY(find(id));
   std::lock_guard lock(vm->op);
+  if (ctl.stop.stop_requested()) {
+    return make_error_code(errc::cancelled);
+  }
   auto st = VSNAPD_TRY(live_state(*vm));
   bool live = st == vm_state::running || st == vm_state::paused;
   if (req.type == snapshot_type::full && !live) {

@@ -83,6 +83,21 @@ class qemu_hypervisor final : public hypervisor {
   [[nodiscard]] result<std::string> human_monitor_command_for_test(const std::string& id,
                                                                    const std::string& cmd);
 
+  /// Runs a QMP command with `args_json` (a JSON object text) in the running VM and returns the
+  /// answer's "return" as JSON text (benchmarks compare against QEMU's own commands).
+  [[nodiscard]] result<std::string> qmp_command_for_test(const std::string& id,
+                                                         const std::string& command,
+                                                         const std::string& args_json);
+
+  /// Waits until no QMP job of the VM is left (after snapshot-save and similar jobs).
+  [[nodiscard]] result<void> wait_jobs_for_test(const std::string& id,
+                                                std::chrono::milliseconds timeout);
+
+  /// On first start with no VM defined: defines `demo` (128 MiB, one 1 GiB disk), booting
+  /// `<guest_dir>/vmlinuz` + `initrd.img` when both exist and the firmware otherwise.
+  /// @return the new VM's id, or nothing when VMs were defined already.
+  [[nodiscard]] result<std::optional<std::string>> define_demo_if_empty(const std::string& guest_dir);
+
   /// Makes the next create/apply/destroy stop dead after journal step `step` (1 = files made,
   /// 2 = hypervisor switched, ...) without cleaning up, as a SIGKILL there would; the call
   /// returns errc::backend_failed. Recovery is then exercised by opening the state again.

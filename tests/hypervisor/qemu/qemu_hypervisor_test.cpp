@@ -10,6 +10,7 @@
 #include "qmp_test_util.hpp"
 
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 
 using namespace vsnapd::hv;
@@ -329,5 +330,66 @@ TEST_CASE("qemu_hypervisor: a crash in the middle of an operation is rolled back
     CHECK(f.h->list_snapshots(f.id)->empty());
     CHECK(f.qcow2_files() == 1);
     f.all_clean();
+  }
+}
+
+TEST_CASE("qemu_hypervisor: definitions from conf files, the demo VM and bad references",
+          "[hypervisor][qemu_hypervisor]") {
+  test::temp_dir dir;
+  qemu::qemu_options o;
+  o.state_dir = (dir.path / "state").string();
+  auto hr = qemu::qemu_hypervisor::open(o);
+  REQUIRE(hr);
+  auto& h = **hr;
+  SECTION("demo on an empty state directory, once") {
+    auto demo = h.define_demo_if_empty((dir.path / "no-guest").string());
+    REQUIRE(demo);
+    REQUIRE(*demo);
+    auto cfg = h.get_config(**demo);
+    REQUIRE(cfg);
+    CHECK(cfg->name == "demo");
+    CHECK(cfg->memory_mib == 128);
+    CHECK(cfg->kernel.empty());
+    CHECK(std::filesystem::exists(cfg->disks.at(0).path));
+    auto again = h.define_demo_if_empty("");
+    REQUIRE(again);
+    CHECK(!*again);
+  }
+  SECTION("conf/*.toml, loaded once") {
+    std::filesystem::create_directories(dir.path / "conf");
+    std::ofstream(dir.path / "conf" / "web.toml")
+        << "name = \"web\"\nmemory_mib = 96\n[[disk]]\npath = \"web.qcow2\"\nsize = 16777216\n";
+    auto n = h.load_definitions((dir.path / "conf").string());
+    REQUIRE(n);
+    CHECK(*n == 1);
+    CHECK(*h.load_definitions((dir.path / "conf").string()) == 0);
+    auto ids = h.list_systems();
+    REQUIRE(ids->size() == 1);
+    CHECK(h.get_config(ids->front())->memory_mib == 96);
+  }
+  SECTION("unknown systems and snapshots") {
+    vm_config c;
+    c.name = "x";
+    c.disks = {{"", 1u << 20}};
+    auto id = h.define_system(c);
+    REQUIRE(id);
+    CHECK(h.define_system([&] { auto d = c; d.uuid = *id; return d; }()).error() ==
+          make_error_code(errc::already_exists));
+    CHECK(h.define_system([&] { auto d = c; d.name = ""; return d; }()).error() ==
+          make_error_code(errc::invalid_argument));
+    CHECK(h.get_status("nope").error() == make_error_code(errc::no_such_system));
+    CHECK(h.apply_snapshot(*id, "nope", {}, nullptr).error() ==
+          make_error_code(errc::no_such_snapshot));
+    CHECK(h.destroy_snapshot(*id, "nope", {}, nullptr).error() ==
+          make_error_code(errc::no_such_snapshot));
+    CHECK(h.rename_snapshot(*id, "nope", "n").error() == make_error_code(errc::no_such_snapshot));
+    std::stop_source stop;
+    stop.request_stop();
+    CHECK(h.create_snapshot(*id, {}, {{}, stop.get_token()}, nullptr).error() ==
+          make_error_code(errc::cancelled));
+    auto s = h.create_snapshot(*id, {}, {}, nullptr);
+    REQUIRE(s);
+    REQUIRE(h.rename_snapshot(*id, s->id, "renamed"));
+    CHECK(h.list_snapshots(*id)->front().name == "renamed");
   }
 }
