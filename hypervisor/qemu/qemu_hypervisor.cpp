@@ -472,6 +472,8 @@ qemu_hypervisor::~qemu_hypervisor() {
       co_return 0;
     });
   }
+  // The strands live in the io_context's strand service: the VMs go before the context.
+  vms_.clear();
   io_.reset();
 }
 
