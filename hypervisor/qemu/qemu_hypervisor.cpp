@@ -1219,6 +1219,15 @@ result<snapshot_info> qemu_hypervisor::create_snapshot(const std::string& id,
           }
         }
       }
+      // The agent answers only while the guest runs: a disk snapshot thaws right after the
+      // switch, a full one after the guest resumed (below). Failure paths thaw too.
+      auto thaw = [&]() -> asio::awaitable<void> {
+        if (frozen) {
+          frozen = false;
+          auto th = co_await agent_command(qga, "guest-fsfreeze-thaw", 10s);
+          level = th ? consistency::application : consistency::crash;
+        }
+      };
       std::shared_ptr<event_waiter> mig;
       std::shared_ptr<event_waiter> runstate;
       if (full) {
@@ -1237,6 +1246,7 @@ result<snapshot_info> qemu_hypervisor::create_snapshot(const std::string& id,
         auto m = co_await qmp(c, "migrate", std::move(args1111));
         if (!m) {
           co_await drop_nodes();
+          co_await thaw();
           co_return m.error();
         }
         // Live, iterative RAM copy while the guest runs; QEMU stops the guest for the last
@@ -1246,6 +1256,10 @@ result<snapshot_info> qemu_hypervisor::create_snapshot(const std::string& id,
         if (!pre) {
           (void)co_await qmp(c, "migrate_cancel");
           co_await drop_nodes();
+          if (was_running) {
+            (void)co_await qmp(c, "cont");
+          }
+          co_await thaw();
           co_return pre.error();
         }
       }
@@ -1258,13 +1272,16 @@ result<snapshot_info> qemu_hypervisor::create_snapshot(const std::string& id,
       json::object args1131 = obj({{"actions", actions}});  // named: GCC 12 co_await temporaries
       auto tx = co_await qmp(c, "transaction", std::move(args1131));
       auto t1 = clock_type::now();
-      if (frozen) {
-        auto th = co_await agent_command(qga, "guest-fsfreeze-thaw", 10s);
-        level = th ? consistency::application : consistency::crash;
+      if (!full) {
+        co_await thaw();
       }
       if (!tx) {
         if (full) {
           (void)co_await qmp(c, "migrate_cancel");
+          if (was_running) {
+            (void)co_await qmp(c, "cont");
+          }
+          co_await thaw();
         }
         co_await drop_nodes();
         co_return tx.error();
@@ -1304,6 +1321,7 @@ result<snapshot_info> qemu_hypervisor::create_snapshot(const std::string& id,
           pause = std::chrono::microseconds(resume_ts - stop_ts);
         }
       }
+      co_await thaw();
       co_return level;
     });
     if (!r) {
