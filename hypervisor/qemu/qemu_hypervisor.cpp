@@ -399,6 +399,26 @@ asio::awaitable<result<std::string>> wait_migration(std::shared_ptr<qmp_client> 
   co_return make_error_code(errc::timed_out);
 }
 
+/// `cont` after a migration. QEMU sends MIGRATION "completed" before its migration thread has
+/// left the finish-migrate run state, and refuses `cont` until then ("Migration is not
+/// finalized yet"); no event marks that moment, so the refusal is retried on a short timer,
+/// bounded by `timeout`.
+asio::awaitable<result<json::value>> cont_after_migration(std::shared_ptr<qmp_client> c,
+                                                          std::chrono::milliseconds timeout) {
+  auto deadline = clock_type::now() + timeout;
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    auto r = co_await c->execute("cont");
+    if (r || r.error() != make_error_code(errc::backend_failed) ||
+        c->last_error().desc.find("not finalized") == std::string::npos ||
+        clock_type::now() >= deadline) {
+      co_return r;
+    }
+    timer.expires_after(2ms);
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
 /// Guest agent: true when the VM has an agent that answers a guest-ping quickly. The port's
 /// frontend-open flag (the guest opened the virtio-serial port) avoids waiting on VMs without
 /// an agent.
@@ -983,7 +1003,7 @@ result<void> qemu_hypervisor::restore_memory(vm_rt& vm, const std::string& file,
       co_return st.error();
     }
     if (resume) {
-      auto c = co_await qmp(vm.qmp, "cont");
+      auto c = co_await cont_after_migration(vm.qmp, 10s);
       if (!c) {
         co_return c.error();
       }
@@ -1257,7 +1277,7 @@ result<snapshot_info> qemu_hypervisor::create_snapshot(const std::string& id,
           (void)co_await qmp(c, "migrate_cancel");
           co_await drop_nodes();
           if (was_running) {
-            (void)co_await qmp(c, "cont");
+            (void)co_await cont_after_migration(c, 10s);
           }
           co_await thaw();
           co_return pre.error();
@@ -1279,7 +1299,7 @@ result<snapshot_info> qemu_hypervisor::create_snapshot(const std::string& id,
         if (full) {
           (void)co_await qmp(c, "migrate_cancel");
           if (was_running) {
-            (void)co_await qmp(c, "cont");
+            (void)co_await cont_after_migration(c, 10s);
           }
           co_await thaw();
         }
@@ -1303,7 +1323,7 @@ result<snapshot_info> qemu_hypervisor::create_snapshot(const std::string& id,
         co_return done.error();
       }
       if (was_running) {
-        auto go = co_await qmp(c, "cont");
+        auto go = co_await cont_after_migration(c, 10s);
         if (!go) {
           co_return go.error();
         }
@@ -1625,7 +1645,7 @@ result<void> qemu_hypervisor::recover() {
           (void)vm.run<int>([&vm]() -> asio::awaitable<result<int>> {
             auto st = co_await qmp(vm.qmp, "query-status");
             if (st && st->as_object().at("status").as_string() != "running") {
-              (void)co_await qmp(vm.qmp, "cont");
+              (void)co_await cont_after_migration(vm.qmp, 10s);
             }
             co_return 0;
           });
