@@ -811,6 +811,9 @@ bool qemu_hypervisor::crash_here(int step) {
   if (crash_step_ != 0 && crash_step_ == step) {
     crash_step_ = 0;
     log_warn("qemu: simulated crash after journal step " + std::to_string(step));
+    if (crash_kill_) {
+      ::kill(::getpid(), SIGKILL);
+    }
     return true;
   }
   return false;
@@ -840,13 +843,12 @@ result<void> qemu_hypervisor::attach(vm_rt& vm, std::chrono::milliseconds timeou
       co_return c.error();
     }
     vm.qmp = *c;
-    // MIGRATION events drive full snapshots, apply and save; enabling them is idempotent.
+    // MIGRATION events drive full snapshots, apply and save; enabling them is idempotent. QEMU
+    // refuses while a migration runs (a crash left one behind): then it was enabled by us
+    // before, and recovery cancels that migration.
     json::array caps{obj({{"capability", "events"}, {"state", true}})};
-    json::object args712 = obj({{"capabilities", caps}});  // named: GCC 12 co_await temporaries
-    auto r = co_await qmp(vm.qmp, "migrate-set-capabilities", std::move(args712));
-    if (!r) {
-      co_return r.error();
-    }
+    json::object cargs = obj({{"capabilities", caps}});
+    (void)co_await qmp(vm.qmp, "migrate-set-capabilities", std::move(cargs));
     auto kvm = co_await qmp(vm.qmp, "query-kvm");
     if (kvm) {
       vm.accel_used = kvm->as_object().at("enabled").as_bool() ? accel::kvm : accel::tcg;
@@ -1076,6 +1078,13 @@ result<void> qemu_hypervisor::change_state(const std::string& id, state_change c
       std::string uri = "exec:cat > " + shell_quote(file + ".part");
       unsigned last = 0;
       auto r = vm->run<int>([&vm, uri, &ctl, &last]() -> asio::awaitable<result<int>> {
+        // A full snapshot leaves pause-before-switchover on; a save must run straight through.
+        json::array caps{obj({{"capability", "pause-before-switchover"}, {"state", false}})};
+        json::object cargs = obj({{"capabilities", caps}});
+        auto sc = co_await qmp(vm->qmp, "migrate-set-capabilities", std::move(cargs));
+        if (!sc) {
+          co_return sc.error();
+        }
         auto w = vm->qmp->watch(is_migration);
         json::object args944 = obj({{"uri", uri}});  // named: GCC 12 co_await temporaries
         auto m = co_await qmp(vm->qmp, "migrate", std::move(args944));
@@ -1281,6 +1290,10 @@ result<snapshot_info> qemu_hypervisor::create_snapshot(const std::string& id,
           }
           co_await thaw();
           co_return pre.error();
+        }
+        // Test hook: die with the guest paused in pre-switchover (SIGKILL mode only; step 3).
+        if (crash_kill_ && crash_step_ == 3) {
+          (void)crash_here(3);
         }
       }
       json::array actions;

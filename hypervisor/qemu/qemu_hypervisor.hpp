@@ -99,9 +99,14 @@ class qemu_hypervisor final : public hypervisor {
   [[nodiscard]] result<std::optional<std::string>> define_demo_if_empty(const std::string& guest_dir);
 
   /// Makes the next create/apply/destroy stop dead after journal step `step` (1 = files made,
-  /// 2 = hypervisor switched, ...) without cleaning up, as a SIGKILL there would; the call
-  /// returns errc::backend_failed. Recovery is then exercised by opening the state again.
-  void crash_after_step_for_test(int step) { crash_step_ = step; }
+  /// 2 = hypervisor switched; 3 = full snapshot paused in pre-switchover, `kill` only) without
+  /// cleaning up: with `kill` the process SIGKILLs
+  /// itself there, otherwise the call returns errc::backend_failed leaving files and database
+  /// as the kill would. Recovery is then exercised by opening the state again.
+  void crash_after_step_for_test(int step, bool kill = false) {
+    crash_step_ = step;
+    crash_kill_ = kill;
+  }
 
  private:
   struct vm_rt;
@@ -129,6 +134,7 @@ class qemu_hypervisor final : public hypervisor {
   std::once_flag probe_once_;
   accel probed_ = accel::tcg;
   int crash_step_ = 0;
+  bool crash_kill_ = false;
 };
 
 }  // namespace vsnapd::hv::qemu

@@ -9,6 +9,9 @@
 
 #include "qmp_test_util.hpp"
 
+#include <sys/wait.h>
+
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -148,7 +151,8 @@ TEST_CASE("qemu_hypervisor: defines, starts, pauses, stops and re-attaches", "[h
   CHECK(again->pid == pid);
   CHECK(f.h->get_config(f.id)->memory_mib == 64);
 
-  SECTION("save and start again") {
+  SECTION("save and start again, also after a full snapshot") {
+    REQUIRE(f.h->create_snapshot(f.id, {snapshot_type::full, "", true}, {}, nullptr));
     REQUIRE(f.h->change_state(f.id, state_change::save, {}));
     CHECK(f.h->get_status(f.id)->state == vm_state::saved);
     REQUIRE(f.h->change_state(f.id, state_change::start, {}));
@@ -391,5 +395,76 @@ TEST_CASE("qemu_hypervisor: definitions from conf files, the demo VM and bad ref
     REQUIRE(s);
     REQUIRE(h.rename_snapshot(*id, s->id, "renamed"));
     CHECK(h.list_snapshots(*id)->front().name == "renamed");
+  }
+}
+
+TEST_CASE("qemu_hypervisor: SIGKILL in the middle of creating and destroying snapshots",
+          "[hypervisor][qemu_hypervisor]") {
+  struct row {
+    const char* what;
+    snapshot_type type;
+    bool destroy;  ///< kill during destroy (of a disk snapshot made first) instead of create
+    int step;
+    std::size_t snapshots_after;
+  };
+  const row rows[] = {
+      {"disk snapshot, after the switch", snapshot_type::disk, false, 2, 1},
+      {"full snapshot, after the switch", snapshot_type::full, false, 2, 0},
+      {"full snapshot, before the switch", snapshot_type::full, false, 1, 0},
+      {"full snapshot, guest paused in pre-switchover", snapshot_type::full, false, 3, 0},
+      {"destroy, after the tree changed", snapshot_type::disk, true, 1, 0},
+  };
+  for (const auto& r : rows) {
+    INFO(r.what);
+    fixture f;
+    REQUIRE(f.h->change_state(f.id, state_change::start, {}));
+    vm_writes(*f.h, f.id, 0x11);
+    std::string sid;
+    if (r.destroy) {
+      auto s = f.h->create_snapshot(f.id, {}, {}, nullptr);
+      REQUIRE(s);
+      sid = s->id;
+      vm_writes(*f.h, f.id, 0x22);
+    }
+    f.h.reset();  // the VM keeps running; the child process takes over the state directory
+    pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+      // No Catch assertions here: report through the exit status only.
+      qemu::qemu_options o;
+      o.state_dir = f.dir.path.string();
+      auto h = qemu::qemu_hypervisor::open(o);
+      if (!h) {
+        ::_exit(2);
+      }
+      (*h)->crash_after_step_for_test(r.step, true);
+      if (r.destroy) {
+        (void)(*h)->destroy_snapshot(f.id, sid, {}, nullptr);
+      } else {
+        (void)(*h)->create_snapshot(f.id, {r.type, "", true}, {}, nullptr);
+      }
+      ::_exit(3);  // not reached when the kill happened
+    }
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    REQUIRE(WIFSIGNALED(status));
+    CHECK(WTERMSIG(status) == SIGKILL);
+    f.open();
+    auto tree = f.h->list_snapshots(f.id);
+    REQUIRE(tree);
+    CHECK(tree->size() == r.snapshots_after);
+    CHECK(f.h->get_status(f.id)->state == vm_state::running);
+    CHECK(vm_reads(*f.h, f.id, r.destroy ? 0x22 : 0x11));
+    if (!r.destroy && r.snapshots_after == 1) {
+      vm_writes(*f.h, f.id, 0x33);
+      REQUIRE(f.h->apply_snapshot(f.id, tree->front().id, {}, nullptr));
+      CHECK(file_reads(f.h->active_images(f.id)->at(0), 0x11));
+    } else {
+      REQUIRE(f.h->change_state(f.id, state_change::power_off, {}));
+    }
+    for (const auto& e : std::filesystem::directory_iterator(f.dir.path / "vms" / f.id)) {
+      CHECK(e.path().extension() != ".mem");  // no orphaned memory file
+    }
+    f.all_clean();
   }
 }
