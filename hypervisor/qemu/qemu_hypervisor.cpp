@@ -297,7 +297,14 @@ asio::awaitable<result<void>> wait_block_job(std::shared_ptr<qmp_client> c,
                                              std::string job_id, const op_control& ctl,
                                              unsigned& last, unsigned from, unsigned to) {
   auto deadline = clock_type::now() + 1h;
+  bool cancel_sent = false;
   while (clock_type::now() < deadline) {
+    if (ctl.stop.stop_requested() && !cancel_sent) {
+      // The CANCELLED event ends the loop; the image chain stays as it was.
+      cancel_sent = true;
+      json::object a = obj({{"device", job_id}});
+      (void)co_await qmp(c, "block-job-cancel", std::move(a));
+    }
     auto e = co_await c->wait(*w, 100ms);
     if (e) {
       if (e->name == "BLOCK_JOB_COMPLETED") {
@@ -315,11 +322,6 @@ asio::awaitable<result<void>> wait_block_job(std::shared_ptr<qmp_client> c,
     }
     if (e.error() != make_error_code(errc::timed_out)) {
       co_return e.error();
-    }
-    if (ctl.stop.stop_requested()) {
-      json::object args303 = obj({{"device", job_id}});  // named: GCC 12 co_await temporaries
-      (void)co_await qmp(c, "block-job-cancel", std::move(args303));
-      continue;  // the CANCELLED event ends the loop
     }
     auto jobs = co_await qmp(c, "query-jobs");
     if (jobs) {
@@ -360,7 +362,13 @@ asio::awaitable<result<std::string>> wait_migration(std::shared_ptr<qmp_client> 
                                                     const op_control* ctl, unsigned* last,
                                                     std::chrono::milliseconds timeout) {
   auto deadline = clock_type::now() + timeout;
+  bool cancel_sent = false;
   while (clock_type::now() < deadline) {
+    if (ctl != nullptr && ctl->stop.stop_requested() && !cancel_sent) {
+      // The "cancelled" status event ends the loop.
+      cancel_sent = true;
+      (void)co_await qmp(c, "migrate_cancel");
+    }
     auto e = co_await c->wait(*w, 100ms);
     if (e) {
       auto st = migration_status(*e);
@@ -374,10 +382,6 @@ asio::awaitable<result<std::string>> wait_migration(std::shared_ptr<qmp_client> 
     }
     if (e.error() != make_error_code(errc::timed_out)) {
       co_return e.error();
-    }
-    if (ctl != nullptr && ctl->stop.stop_requested()) {
-      (void)co_await qmp(c, "migrate_cancel");
-      continue;
     }
     if (ctl != nullptr) {
       auto q = co_await qmp(c, "query-migrate");
@@ -393,6 +397,26 @@ asio::awaitable<result<std::string>> wait_migration(std::shared_ptr<qmp_client> 
     }
   }
   co_return make_error_code(errc::timed_out);
+}
+
+/// `cont` after a migration. QEMU sends MIGRATION "completed" before its migration thread has
+/// left the finish-migrate run state, and refuses `cont` until then ("Migration is not
+/// finalized yet"); no event marks that moment, so the refusal is retried on a short timer,
+/// bounded by `timeout`.
+asio::awaitable<result<json::value>> cont_after_migration(std::shared_ptr<qmp_client> c,
+                                                          std::chrono::milliseconds timeout) {
+  auto deadline = clock_type::now() + timeout;
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    auto r = co_await c->execute("cont");
+    if (r || r.error() != make_error_code(errc::backend_failed) ||
+        c->last_error().desc.find("not finalized") == std::string::npos ||
+        clock_type::now() >= deadline) {
+      co_return r;
+    }
+    timer.expires_after(2ms);
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
 }
 
 /// Guest agent: true when the VM has an agent that answers a guest-ping quickly. The port's
@@ -468,6 +492,8 @@ qemu_hypervisor::~qemu_hypervisor() {
       co_return 0;
     });
   }
+  // The strands live in the io_context's strand service: the VMs go before the context.
+  vms_.clear();
   io_.reset();
 }
 
@@ -692,10 +718,102 @@ result<std::vector<std::string>> qemu_hypervisor::image_files(const std::string&
   return out;
 }
 
+result<std::string> qemu_hypervisor::human_monitor_command_for_test(const std::string& id,
+                                                                   const std::string& cmd) {
+  auto vm = VSNAPD_TRY(find(id));
+  std::lock_guard lock(vm->op);
+  return vm->run<std::string>([&vm, cmd]() -> asio::awaitable<result<std::string>> {
+    json::object args = obj({{"command-line", cmd}});
+    auto r = co_await qmp(vm->qmp, "human-monitor-command", std::move(args));
+    if (!r) {
+      co_return r.error();
+    }
+    co_return std::string(r->as_string());
+  });
+}
+
+result<std::string> qemu_hypervisor::qmp_command_for_test(const std::string& id,
+                                                         const std::string& command,
+                                                         const std::string& args_json) {
+  auto vm = VSNAPD_TRY(find(id));
+  std::lock_guard lock(vm->op);
+  boost::system::error_code jec;
+  auto args = json::parse(args_json.empty() ? "{}" : args_json, jec);
+  if (jec || !args.is_object()) {
+    return make_error_code(errc::invalid_argument);
+  }
+  return vm->run<std::string>([&vm, command, &args]() -> asio::awaitable<result<std::string>> {
+    auto r = co_await qmp(vm->qmp, command, args.as_object());
+    if (!r) {
+      co_return r.error();
+    }
+    co_return json::serialize(*r);
+  });
+}
+
+result<void> qemu_hypervisor::wait_jobs_for_test(const std::string& id,
+                                                 std::chrono::milliseconds timeout) {
+  auto vm = VSNAPD_TRY(find(id));
+  std::lock_guard lock(vm->op);
+  auto r = vm->run<int>([&vm, timeout]() -> asio::awaitable<result<int>> {
+    auto c = vm->qmp;
+    auto w = c->watch([](const qmp_event& e) { return e.name == "JOB_STATUS_CHANGE"; });
+    auto deadline = clock_type::now() + timeout;
+    while (clock_type::now() < deadline) {
+      auto jobs = co_await qmp(c, "query-jobs");
+      if (!jobs) {
+        co_return jobs.error();
+      }
+      bool busy = false;
+      for (const auto& j : jobs->as_array()) {
+        auto st = j.as_object().at("status").as_string();
+        if (st == "concluded") {
+          json::object a = obj({{"id", j.as_object().at("id")}});
+          (void)co_await qmp(c, "job-dismiss", std::move(a));
+        } else if (st != "null") {
+          busy = true;
+        }
+      }
+      if (!busy) {
+        co_return 0;
+      }
+      (void)co_await c->wait(*w, 1s);
+    }
+    co_return make_error_code(errc::timed_out);
+  });
+  return r ? result<void>{} : result<void>(r.error());
+}
+
+result<std::optional<std::string>> qemu_hypervisor::define_demo_if_empty(
+    const std::string& guest_dir) {
+  {
+    std::lock_guard lock(mu_);
+    if (!vms_.empty()) {
+      return std::optional<std::string>();
+    }
+  }
+  vm_config c;
+  c.name = "demo";
+  c.memory_mib = 128;
+  c.disks = {{"", 1ull << 30}};
+  std::error_code ec;
+  auto kernel = fs::path(guest_dir) / "vmlinuz";
+  auto initrd = fs::path(guest_dir) / "initrd.img";
+  if (!guest_dir.empty() && fs::exists(kernel, ec) && fs::exists(initrd, ec)) {
+    c.kernel = kernel.string();
+    c.initrd = initrd.string();
+    c.append = "console=ttyS0";
+  }
+  return std::optional<std::string>(VSNAPD_TRY(define_system(c)));
+}
+
 bool qemu_hypervisor::crash_here(int step) {
   if (crash_step_ != 0 && crash_step_ == step) {
     crash_step_ = 0;
     log_warn("qemu: simulated crash after journal step " + std::to_string(step));
+    if (crash_kill_) {
+      ::kill(::getpid(), SIGKILL);
+    }
     return true;
   }
   return false;
@@ -725,13 +843,12 @@ result<void> qemu_hypervisor::attach(vm_rt& vm, std::chrono::milliseconds timeou
       co_return c.error();
     }
     vm.qmp = *c;
-    // MIGRATION events drive full snapshots, apply and save; enabling them is idempotent.
+    // MIGRATION events drive full snapshots, apply and save; enabling them is idempotent. QEMU
+    // refuses while a migration runs (a crash left one behind): then it was enabled by us
+    // before, and recovery cancels that migration.
     json::array caps{obj({{"capability", "events"}, {"state", true}})};
-    json::object args712 = obj({{"capabilities", caps}});  // named: GCC 12 co_await temporaries
-    auto r = co_await qmp(vm.qmp, "migrate-set-capabilities", std::move(args712));
-    if (!r) {
-      co_return r.error();
-    }
+    json::object cargs = obj({{"capabilities", caps}});
+    (void)co_await qmp(vm.qmp, "migrate-set-capabilities", std::move(cargs));
     auto kvm = co_await qmp(vm.qmp, "query-kvm");
     if (kvm) {
       vm.accel_used = kvm->as_object().at("enabled").as_bool() ? accel::kvm : accel::tcg;
@@ -888,7 +1005,7 @@ result<void> qemu_hypervisor::restore_memory(vm_rt& vm, const std::string& file,
       co_return st.error();
     }
     if (resume) {
-      auto c = co_await qmp(vm.qmp, "cont");
+      auto c = co_await cont_after_migration(vm.qmp, 10s);
       if (!c) {
         co_return c.error();
       }
@@ -961,6 +1078,13 @@ result<void> qemu_hypervisor::change_state(const std::string& id, state_change c
       std::string uri = "exec:cat > " + shell_quote(file + ".part");
       unsigned last = 0;
       auto r = vm->run<int>([&vm, uri, &ctl, &last]() -> asio::awaitable<result<int>> {
+        // A full snapshot leaves pause-before-switchover on; a save must run straight through.
+        json::array caps{obj({{"capability", "pause-before-switchover"}, {"state", false}})};
+        json::object cargs = obj({{"capabilities", caps}});
+        auto sc = co_await qmp(vm->qmp, "migrate-set-capabilities", std::move(cargs));
+        if (!sc) {
+          co_return sc.error();
+        }
         auto w = vm->qmp->watch(is_migration);
         json::object args944 = obj({{"uri", uri}});  // named: GCC 12 co_await temporaries
         auto m = co_await qmp(vm->qmp, "migrate", std::move(args944));
@@ -1007,6 +1131,9 @@ result<snapshot_info> qemu_hypervisor::create_snapshot(const std::string& id,
   auto t_start = clock_type::now();
   auto vm = VSNAPD_TRY(find(id));
   std::lock_guard lock(vm->op);
+  if (ctl.stop.stop_requested()) {
+    return make_error_code(errc::cancelled);
+  }
   auto st = VSNAPD_TRY(live_state(*vm));
   bool live = st == vm_state::running || st == vm_state::paused;
   if (req.type == snapshot_type::full && !live) {
@@ -1121,6 +1248,15 @@ result<snapshot_info> qemu_hypervisor::create_snapshot(const std::string& id,
           }
         }
       }
+      // The agent answers only while the guest runs: a disk snapshot thaws right after the
+      // switch, a full one after the guest resumed (below). Failure paths thaw too.
+      auto thaw = [&]() -> asio::awaitable<void> {
+        if (frozen) {
+          frozen = false;
+          auto th = co_await agent_command(qga, "guest-fsfreeze-thaw", 10s);
+          level = th ? consistency::application : consistency::crash;
+        }
+      };
       std::shared_ptr<event_waiter> mig;
       std::shared_ptr<event_waiter> runstate;
       if (full) {
@@ -1139,6 +1275,7 @@ result<snapshot_info> qemu_hypervisor::create_snapshot(const std::string& id,
         auto m = co_await qmp(c, "migrate", std::move(args1111));
         if (!m) {
           co_await drop_nodes();
+          co_await thaw();
           co_return m.error();
         }
         // Live, iterative RAM copy while the guest runs; QEMU stops the guest for the last
@@ -1148,7 +1285,15 @@ result<snapshot_info> qemu_hypervisor::create_snapshot(const std::string& id,
         if (!pre) {
           (void)co_await qmp(c, "migrate_cancel");
           co_await drop_nodes();
+          if (was_running) {
+            (void)co_await cont_after_migration(c, 10s);
+          }
+          co_await thaw();
           co_return pre.error();
+        }
+        // Test hook: die with the guest paused in pre-switchover (SIGKILL mode only; step 3).
+        if (crash_kill_ && crash_step_ == 3) {
+          (void)crash_here(3);
         }
       }
       json::array actions;
@@ -1160,13 +1305,16 @@ result<snapshot_info> qemu_hypervisor::create_snapshot(const std::string& id,
       json::object args1131 = obj({{"actions", actions}});  // named: GCC 12 co_await temporaries
       auto tx = co_await qmp(c, "transaction", std::move(args1131));
       auto t1 = clock_type::now();
-      if (frozen) {
-        auto th = co_await agent_command(qga, "guest-fsfreeze-thaw", 10s);
-        level = th ? consistency::application : consistency::crash;
+      if (!full) {
+        co_await thaw();
       }
       if (!tx) {
         if (full) {
           (void)co_await qmp(c, "migrate_cancel");
+          if (was_running) {
+            (void)co_await cont_after_migration(c, 10s);
+          }
+          co_await thaw();
         }
         co_await drop_nodes();
         co_return tx.error();
@@ -1188,7 +1336,7 @@ result<snapshot_info> qemu_hypervisor::create_snapshot(const std::string& id,
         co_return done.error();
       }
       if (was_running) {
-        auto go = co_await qmp(c, "cont");
+        auto go = co_await cont_after_migration(c, 10s);
         if (!go) {
           co_return go.error();
         }
@@ -1206,6 +1354,7 @@ result<snapshot_info> qemu_hypervisor::create_snapshot(const std::string& id,
           pause = std::chrono::microseconds(resume_ts - stop_ts);
         }
       }
+      co_await thaw();
       co_return level;
     });
     if (!r) {
@@ -1509,7 +1658,7 @@ result<void> qemu_hypervisor::recover() {
           (void)vm.run<int>([&vm]() -> asio::awaitable<result<int>> {
             auto st = co_await qmp(vm.qmp, "query-status");
             if (st && st->as_object().at("status").as_string() != "running") {
-              (void)co_await qmp(vm.qmp, "cont");
+              (void)co_await cont_after_migration(vm.qmp, 10s);
             }
             co_return 0;
           });

@@ -83,10 +83,30 @@ class qemu_hypervisor final : public hypervisor {
   [[nodiscard]] result<std::string> human_monitor_command_for_test(const std::string& id,
                                                                    const std::string& cmd);
 
+  /// Runs a QMP command with `args_json` (a JSON object text) in the running VM and returns the
+  /// answer's "return" as JSON text (benchmarks compare against QEMU's own commands).
+  [[nodiscard]] result<std::string> qmp_command_for_test(const std::string& id,
+                                                         const std::string& command,
+                                                         const std::string& args_json);
+
+  /// Waits until no QMP job of the VM is left (after snapshot-save and similar jobs).
+  [[nodiscard]] result<void> wait_jobs_for_test(const std::string& id,
+                                                std::chrono::milliseconds timeout);
+
+  /// On first start with no VM defined: defines `demo` (128 MiB, one 1 GiB disk), booting
+  /// `<guest_dir>/vmlinuz` + `initrd.img` when both exist and the firmware otherwise.
+  /// @return the new VM's id, or nothing when VMs were defined already.
+  [[nodiscard]] result<std::optional<std::string>> define_demo_if_empty(const std::string& guest_dir);
+
   /// Makes the next create/apply/destroy stop dead after journal step `step` (1 = files made,
-  /// 2 = hypervisor switched, ...) without cleaning up, as a SIGKILL there would; the call
-  /// returns errc::backend_failed. Recovery is then exercised by opening the state again.
-  void crash_after_step_for_test(int step) { crash_step_ = step; }
+  /// 2 = hypervisor switched; 3 = full snapshot paused in pre-switchover, `kill` only) without
+  /// cleaning up: with `kill` the process SIGKILLs
+  /// itself there, otherwise the call returns errc::backend_failed leaving files and database
+  /// as the kill would. Recovery is then exercised by opening the state again.
+  void crash_after_step_for_test(int step, bool kill = false) {
+    crash_step_ = step;
+    crash_kill_ = kill;
+  }
 
  private:
   struct vm_rt;
@@ -114,6 +134,7 @@ class qemu_hypervisor final : public hypervisor {
   std::once_flag probe_once_;
   accel probed_ = accel::tcg;
   int crash_step_ = 0;
+  bool crash_kill_ = false;
 };
 
 }  // namespace vsnapd::hv::qemu

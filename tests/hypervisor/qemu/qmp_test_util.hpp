@@ -3,7 +3,10 @@
 // socket (`-machine none -S` starts in a few tens of milliseconds), and running a coroutine
 // on a test-owned io_context.
 
+#include "common/error.hpp"
 #include "hypervisor/qemu/process.hpp"
+
+#include <catch2/catch.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -20,6 +23,17 @@
 #include <random>
 #include <string>
 #include <vector>
+
+// Catch prints the operands of a failed REQUIRE; results of types without operator<< print as
+// their error (or "value").
+namespace Catch {
+template <class T>
+struct StringMaker<boost::system::result<T, boost::system::error_code>> {
+  static std::string convert(const boost::system::result<T, boost::system::error_code>& r) {
+    return r ? std::string("value") : "error: " + r.error().message();
+  }
+};
+}  // namespace Catch
 
 namespace vsnapd::hv::test {
 
