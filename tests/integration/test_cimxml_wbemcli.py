@@ -1,0 +1,395 @@
+"""vsnapd's CIM-XML endpoint driven by the real wbemcli (Debian sblim-wbemcli) against vsnapd-testd.
+
+Every wbemcli operation the issue names (ei, ein, gi, gc, ec, ecn, ai, ain, ri, rin, gp, cm on an
+instance and on a static method, mi, ci, di) runs over HTTP, over HTTPS with -noverify and over
+HTTPS with -cacert <the daemon's generated certificate>, against the fixture namespace
+root/vsnapd/test (Vsnapd_TestElement E0..E{n-1}, Vsnapd_TestSubElement S0..S2, Vsnapd_TestLink
+E<i> -> E<i+1>).  The failure cases check wbemcli's exit status (16) and the exact text it prints
+on stderr, which for CIM errors is the server's ERROR CODE and DESCRIPTION.
+
+One daemon serves the whole module (its own state dir, port-0 listeners), so ctest can run this
+file beside the other integration tests.  Mutating tests use keys of their own per transport.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import vsnapd_fixture as fx  # noqa: E402
+
+NAMESPACE = "root/vsnapd/test"
+ELEMENTS = 8           # E0..E7: small, so every listing is checked element by element
+SUBELEMENTS = ("S0", "S1", "S2")
+WBEMCLI = shutil.which("wbemcli") or "/usr/bin/wbemcli"
+WBEMCLI_TIMEOUT = 60   # generous for sanitizer builds; a healthy call takes milliseconds
+WBEMCLI_FAILED = 16    # wbemcli's exit status for every abnormal termination (wbemcli(1))
+
+# Basic over plain HTTP is what wbemcli does (it never answers a Digest challenge), so the
+# HTTP transport needs allow_unencrypted; the failure throttle must not trip on the 401 tests.
+CONFIG = "[auth]\nallow_unencrypted = true\nmax_failures = 1000\n"
+
+
+def testd_bin():
+    """vsnapd-testd: tests.cmake sets VSNAPD_TESTD_BIN; by hand, the default build dir."""
+    path = os.environ.get("VSNAPD_TESTD_BIN") or os.path.join(
+        os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+        "build", "bin", "vsnapd-testd")
+    if not os.access(path, os.X_OK):
+        raise AssertionError("vsnapd-testd not found at %r (set VSNAPD_TESTD_BIN)" % path)
+    return path
+
+
+class CimxmlDaemon(fx.Vsnapd):
+    """vsnapd-testd with only the CIM-XML listeners (HTTP and HTTPS) on free ports."""
+
+    def __init__(self, elements, config=CONFIG):
+        # The command line's last word wins over the fixture's "--cimxml-http ''".
+        super().__init__(config=config, http=False, https=False,
+                         extra_args=["--cimxml-http", "127.0.0.1:0", "--cimxml-https", "127.0.0.1:0"])
+        self.elements = elements
+
+    def start(self, timeout=fx.START_TIMEOUT):
+        # fx.Vsnapd passes os.environ on to the daemon (client_env) and runs $VSNAPD_BIN.
+        os.environ["VSNAPD_BIN"] = testd_bin()
+        os.environ["VSNAPD_TEST_ELEMENTS"] = str(self.elements)
+        super().start(timeout)
+        missing = [n for n in ("cimxml-http", "cimxml-https") if n not in self.ports]
+        if missing:
+            msg = "no listener line for %s before 'server ready'\n%s" % (missing, self.log_tail())
+            self.close()
+            raise AssertionError(msg)
+        return self
+
+    def cimxml_port(self, scheme):
+        return self.ports["cimxml-" + scheme]
+
+    @property
+    def certificate(self):
+        return os.path.join(self.state_dir, "tls", "cert.pem")
+
+
+D = None
+
+
+def setUpModule():
+    global D
+    fx.scrub_process_env()
+    D = CimxmlDaemon(ELEMENTS)
+    D.start()
+
+
+def tearDownModule():
+    if D is not None:
+        try:
+            D.stop()
+        finally:
+            D.close()
+
+
+# ------------------------------------------------------------------ wbemcli output parsing
+
+def parse_nl(text):
+    """wbemcli -nl output -> [(path, {property: raw value})].
+
+    Each object is its path on one line followed by one '-Name=value' line per property;
+    -t marks keys with '#', arrays with '[]' and references with '&' (kept in the name)."""
+    objects, current = [], None
+    for line in text.splitlines():
+        if not line.strip():
+            current = None
+        elif line.startswith("-") and current is not None:
+            name, _, value = line[1:].partition("=")
+            current[1][name] = value
+        else:
+            current = (line, {})
+            objects.append(current)
+    return objects
+
+
+def instance_id(path):
+    m = re.search(r'InstanceID="([^"]*)"', path)
+    return m.group(1) if m else None
+
+
+def cim_error_text(code, description):
+    """What wbemcli prints on stderr for <ERROR CODE=code DESCRIPTION=description>."""
+    return "*\n* wbemcli: Cim: (%d) %s\n*\n" % (code, description)
+
+
+class WbemcliBase:
+    """The operation matrix; subclasses pick the transport (SCHEME, wbemcli TLS flags)."""
+
+    SCHEME = "http"
+    TAG = "http"   # keys of instances this transport creates, so transports never collide
+
+    def tls_flags(self):
+        return []
+
+    # ------------------------------------------------------------ helpers
+    def base(self, user=None, password=None):
+        if user is None:
+            user, password = D.admin_user, D.admin_password
+        cred = "" if user == "" else "%s:%s@" % (user, password)
+        return "%s://%s127.0.0.1:%d/%s" % (self.SCHEME, cred, D.cimxml_port(self.SCHEME), NAMESPACE)
+
+    def obj(self, cls, keys=None, **kw):
+        """Object path argument: base:Class[.Key="value",...]."""
+        path = "%s:%s" % (self.base(**kw), cls)
+        if keys:
+            path += "." + ",".join('%s="%s"' % kv for kv in keys.items())
+        return path
+
+    def printed(self, cls, iid=None):
+        """The object path wbemcli prints (no credentials, no scheme)."""
+        p = "127.0.0.1:%d/%s:%s" % (D.cimxml_port(self.SCHEME), NAMESPACE, cls)
+        return p + ('.InstanceID="%s"' % iid if iid is not None else "")
+
+    def wbemcli(self, op, *args, flags=()):
+        cmd = [WBEMCLI, op] + self.tls_flags() + list(flags) + list(args)
+        return subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              timeout=WBEMCLI_TIMEOUT, env=fx.client_env())
+
+    def ok(self, op, *args, flags=()):
+        r = self.wbemcli(op, *args, flags=flags)
+        self.assertEqual(r.returncode, 0, self.diag(r))
+        self.assertEqual(r.stderr, "", self.diag(r))
+        return r.stdout
+
+    def fails(self, op, *args, flags=()):
+        r = self.wbemcli(op, *args, flags=flags)
+        self.assertEqual(r.returncode, WBEMCLI_FAILED, self.diag(r))
+        self.assertEqual(r.stdout, "", self.diag(r))
+        return r.stderr
+
+    def diag(self, r):
+        return "\n$ %s\nexit %s\n--- stdout\n%s--- stderr\n%s\n%s" % (
+            " ".join(r.args), r.returncode, r.stdout, r.stderr, D.log_tail(15))
+
+    def element_ids(self):
+        return ["E%d" % i for i in range(ELEMENTS)]
+
+    # ------------------------------------------------------------ enumerations
+    def test_ei_lists_elements_and_subclass_instances(self):
+        out = self.ok("ei", self.obj("Vsnapd_TestElement"), flags=["-nl", "-t"])
+        objs = parse_nl(out)
+        ids = [instance_id(p) for p, _ in objs]
+        self.assertCountEqual(ids, self.element_ids() + list(SUBELEMENTS), out)
+        by_id = {instance_id(p): (p, props) for p, props in objs}
+        path, props = by_id["E3"]
+        self.assertEqual(path, self.printed("Vsnapd_TestElement", "E3"))
+        self.assertEqual(props["InstanceID#"], '"E3"')      # the key, marked as such
+        self.assertEqual(props["Index"], "3")
+        self.assertIn("Codes[]", props)                     # uint16[] arrives as an array
+        for name in ("Name", "Flag", "Big", "Ratio", "Created", "Notes"):
+            self.assertIn(name, props, out)
+        self.assertIn(props["Flag"], ("TRUE", "FALSE", "true", "false"))
+        self.assertRegex(props["Created"], r'^"\d{14}\.\d{6}[+-]\d{3}"$')
+        sub_path, sub_props = by_id["S1"]
+        self.assertEqual(sub_path, self.printed("Vsnapd_TestSubElement", "S1"))
+        self.assertIn("Extra", sub_props)
+
+    def test_ei_with_property_list_and_chunked_transfer(self):
+        # -cte: wbemcli asks for chunked responses with trailers (TE: trailers).
+        out = self.ok("ei", self.obj("Vsnapd_TestSubElement"), "Index,Extra", flags=["-nl", "-cte"])
+        objs = parse_nl(out)
+        self.assertEqual(sorted(instance_id(p) for p, _ in objs), list(SUBELEMENTS), out)
+        for _, props in objs:
+            self.assertEqual(set(props), {"Index", "Extra"}, out)
+
+    def test_ein_lists_instance_names(self):
+        out = self.ok("ein", self.obj("Vsnapd_TestElement"))
+        expected = [self.printed("Vsnapd_TestElement", i) for i in self.element_ids()] + \
+                   [self.printed("Vsnapd_TestSubElement", s) for s in SUBELEMENTS]
+        self.assertCountEqual(out.splitlines(), expected, out)
+
+    # ------------------------------------------------------------ single objects
+    def test_gi_returns_one_instance(self):
+        out = self.ok("gi", self.obj("Vsnapd_TestElement", {"InstanceID": "E5"}), flags=["-nl"])
+        objs = parse_nl(out)
+        self.assertEqual(len(objs), 1, out)
+        path, props = objs[0]
+        self.assertEqual(path, self.printed("Vsnapd_TestElement", "E5"))
+        self.assertEqual(props["InstanceID"], '"E5"')
+        self.assertEqual(props["Index"], "5")
+
+    def test_gi_with_property_list(self):
+        out = self.ok("gi", self.obj("Vsnapd_TestElement", {"InstanceID": "E2"}), "Index", flags=["-nl"])
+        self.assertEqual(parse_nl(out), [(self.printed("Vsnapd_TestElement", "E2"), {"Index": "2"})])
+
+    def test_gp_returns_the_property_value(self):
+        out = self.ok("gp", self.obj("Vsnapd_TestElement", {"InstanceID": "E6"}), "Index")
+        self.assertEqual(out, "6\n")
+
+    def test_gc_returns_the_class_with_its_properties(self):
+        out = self.ok("gc", self.obj("Vsnapd_TestSubElement"), flags=["-nl", "-t"])
+        objs = parse_nl(out)
+        self.assertEqual(len(objs), 1, out)
+        path, props = objs[0]
+        self.assertEqual(path, self.printed("Vsnapd_TestSubElement"))
+        # Inherited properties included (LocalOnly=false), keys and arrays marked.
+        for name in ("InstanceID#", "Index", "Name", "Flag", "Big", "Ratio", "Created", "Codes[]",
+                     "Notes", "Extra"):
+            self.assertIn(name, props, out)
+
+    def test_ec_enumerates_subclasses(self):
+        out = self.ok("ec", self.obj("Vsnapd_TestElement"), flags=["-nl"])
+        objs = parse_nl(out)
+        self.assertEqual([p for p, _ in objs], [self.printed("Vsnapd_TestSubElement")], out)
+        self.assertIn("Extra", objs[0][1])
+
+    def test_ecn_enumerates_class_names(self):
+        out = self.ok("ecn", self.obj("Vsnapd_TestElement"))
+        self.assertEqual(out.splitlines(), [self.printed("Vsnapd_TestSubElement")])
+        everything = self.ok("ecn", self.base() + ":").splitlines()
+        for cls in ("Vsnapd_TestElement", "Vsnapd_TestSubElement", "Vsnapd_TestLink"):
+            self.assertIn(self.printed(cls), everything)
+
+    # ------------------------------------------------------------ associations
+    def test_ai_returns_both_neighbours(self):
+        e1 = self.obj("Vsnapd_TestElement", {"InstanceID": "E1"})
+        out = self.ok("ai", e1, flags=["-nl"])
+        self.assertCountEqual([instance_id(p) for p, _ in parse_nl(out)], ["E0", "E2"], out)
+        # Role Source: E1 is the Source of E1 -> E2 only.
+        out = self.ok("ai", e1, flags=["-ac", "Vsnapd_TestLink", "-ar", "Source", "-arr", "Target"])
+        objs = parse_nl(out)
+        self.assertEqual([instance_id(p) for p, _ in objs], ["E2"], out)
+        self.assertIn("Index=2", out)
+
+    def test_ain_returns_neighbour_names(self):
+        out = self.ok("ain", self.obj("Vsnapd_TestElement", {"InstanceID": "E4"}),
+                      flags=["-arc", "Vsnapd_TestElement"])
+        self.assertCountEqual([instance_id(line) for line in out.splitlines()], ["E3", "E5"], out)
+        self.assertTrue(all("/%s:Vsnapd_TestElement." % NAMESPACE in line for line in out.splitlines()), out)
+
+    def test_ri_returns_the_links(self):
+        out = self.ok("ri", self.obj("Vsnapd_TestElement", {"InstanceID": "E1"}), flags=["-nl", "-t"])
+        objs = parse_nl(out)
+        self.assertEqual(len(objs), 2, out)
+        weights_sources = []
+        for path, props in objs:
+            self.assertIn(":Vsnapd_TestLink.", path)
+            self.assertIn("Source#&", props, out)   # key references, marked by -t
+            self.assertIn("Target#&", props, out)
+            self.assertIn("Weight", props, out)
+            weights_sources.append(props["Source#&"])
+        self.assertEqual(sum('InstanceID="E1"' in s for s in weights_sources), 1, out)
+        self.assertEqual(sum('InstanceID="E0"' in s for s in weights_sources), 1, out)
+
+    def test_rin_with_role_returns_one_link_name(self):
+        out = self.ok("rin", self.obj("Vsnapd_TestElement", {"InstanceID": "E1"}), flags=["-ar", "Target"])
+        lines = out.splitlines()
+        self.assertEqual(len(lines), 1, out)
+        self.assertIn(":Vsnapd_TestLink.", lines[0])
+        # E1 is the Target only of E0 -> E1; the printed path names both ends (reference keys
+        # nest a path, whose quotes wbemcli may print escaped).
+        self.assertRegex(lines[0], r'InstanceID=\\*"E0\\*"')
+        self.assertRegex(lines[0], r'InstanceID=\\*"E1\\*"')
+
+    # ------------------------------------------------------------ methods
+    def test_cm_instance_method_echo(self):
+        out = self.ok("cm", self.obj("Vsnapd_TestElement", {"InstanceID": "E1"}),
+                      'Echo.Text="hello world",Numbers=1,2,3,When="20240102030405.000006+060"')
+        first, _, rest = out.partition(" ")
+        self.assertEqual(first, self.printed("Vsnapd_TestElement", "E1"))
+        self.assertRegex(rest, r"^Echo: 0\b", out)
+        self.assertIn('TextOut="hello world"', rest)
+        self.assertRegex(rest, r"NumbersOut=1,2,3\b")
+        self.assertIn('WhenOut="20240102030405.000006+060"', rest)
+
+    def test_cm_static_method_noop(self):
+        out = self.ok("cm", self.obj("Vsnapd_TestElement"), "Noop")
+        self.assertEqual(out, "%s Noop: 0\n" % self.printed("Vsnapd_TestElement"))
+
+    # ------------------------------------------------------------ life cycle
+    def test_ci_creates_and_di_deletes(self):
+        iid = "C-%s" % self.TAG
+        path = self.obj("Vsnapd_TestElement", {"InstanceID": iid})
+        out = self.ok("ci", path, 'InstanceID="%s",Index=900,Name="made by wbemcli",Notes="new"' % iid)
+        self.assertIn(self.printed("Vsnapd_TestElement", iid), out)
+        props = parse_nl(self.ok("gi", path, flags=["-nl"]))[0][1]
+        self.assertEqual(props["Index"], "900")
+        self.assertEqual(props["Name"], '"made by wbemcli"')
+        self.assertEqual(props["Notes"], '"new"')
+        self.assertEqual(self.ok("di", path), "")
+        err = self.fails("gi", path)
+        self.assertRegex(err, r"^\*\n\* wbemcli: Cim: \(6\) .+\n\*\n$")
+
+    def test_mi_changes_a_writable_property(self):
+        path = self.obj("Vsnapd_TestElement", {"InstanceID": {"http": "E0", "noverify": "E2", "cacert": "E3"}
+                                                           [self.TAG]})
+        note = "changed over %s" % self.TAG
+        self.assertEqual(self.ok("mi", path, 'Notes="%s"' % note), "")
+        props = parse_nl(self.ok("gi", path, flags=["-nl"]))[0][1]
+        self.assertEqual(props["Notes"], '"%s"' % note)
+
+    # ------------------------------------------------------------ failures
+    def test_wrong_password_is_401(self):
+        err = self.fails("ei", self.obj("Vsnapd_TestElement", user=D.admin_user, password="wrong"))
+        self.assertEqual(err, "*\n* wbemcli: Http Exception: Invalid username/password.\n*\n")
+
+    def test_no_credentials_is_401(self):
+        err = self.fails("ei", self.obj("Vsnapd_TestElement", user=""))
+        self.assertEqual(err, "*\n* wbemcli: Http Exception: Invalid username/password.\n*\n")
+
+    def test_unknown_class(self):
+        err = self.fails("ei", self.obj("Vsnapd_NoSuchClass"))
+        self.assertRegex(err, r"^\*\n\* wbemcli: Cim: \(5\) .*Vsnapd_NoSuchClass.*\n\*\n$")
+
+    def test_unknown_instance_key(self):
+        err = self.fails("gi", self.obj("Vsnapd_TestElement", {"InstanceID": "E%d" % (ELEMENTS + 100)}))
+        self.assertRegex(err, r"^\*\n\* wbemcli: Cim: \(6\) .+\n\*\n$")
+
+    def test_key_that_is_not_a_key_property(self):
+        err = self.fails("gi", self.obj("Vsnapd_TestElement", {"Name": "E1"}))
+        self.assertRegex(err, r"^\*\n\* wbemcli: Cim: \(4\) .+\n\*\n$")
+
+    def test_unknown_method(self):
+        err = self.fails("cm", self.obj("Vsnapd_TestElement", {"InstanceID": "E1"}), "NoSuchMethod")
+        self.assertRegex(err, r"^\*\n\* wbemcli: Cim: \(17\) .*NoSuchMethod.*\n\*\n$")
+
+    def test_bad_parameter_type(self):
+        err = self.fails("cm", self.obj("Vsnapd_TestElement", {"InstanceID": "E1"}), "Echo.Numbers=abc")
+        self.assertRegex(err, r"^\*\n\* wbemcli: Cim: \(4\) .*Numbers.*\n\*\n$")
+
+    def test_provider_error_from_a_method(self):
+        # Fail(Code) makes the provider return that CIM status: it must travel as ERROR CODE.
+        err = self.fails("cm", self.obj("Vsnapd_TestElement", {"InstanceID": "E1"}), "Fail.Code=7")
+        self.assertRegex(err, r"^\*\n\* wbemcli: Cim: \(7\) .+\n\*\n$")
+
+
+class WbemcliHttp(WbemcliBase, unittest.TestCase):
+    SCHEME = "http"
+    TAG = "http"
+
+
+class WbemcliHttpsNoverify(WbemcliBase, unittest.TestCase):
+    SCHEME = "https"
+    TAG = "noverify"
+
+    def tls_flags(self):
+        return ["-noverify"]
+
+
+class WbemcliHttpsCacert(WbemcliBase, unittest.TestCase):
+    SCHEME = "https"
+    TAG = "cacert"
+
+    def tls_flags(self):
+        return ["-cacert", D.certificate]
+
+    def test_without_noverify_or_cacert_the_self_signed_certificate_is_refused(self):
+        # What makes the -cacert runs meaningful: the system CA bundle does not trust the daemon.
+        r = subprocess.run([WBEMCLI, "ei", self.obj("Vsnapd_TestElement")], stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True, timeout=WBEMCLI_TIMEOUT, env=fx.client_env())
+        self.assertEqual(r.returncode, WBEMCLI_FAILED, self.diag(r))
+        self.assertEqual(r.stderr, "*\n* wbemcli: Http Exception: SSL peer certificate or SSH remote key "
+                                   "was not OK\n*\n", self.diag(r))
+
+
+if __name__ == "__main__":
+    unittest.main()
