@@ -19,3 +19,7 @@ vsnapd_add_integration_test(test_tls)
 vsnapd_add_integration_test(test_wsl)
 # vsnapd-img against qemu-img/qemu-io (real qcow2 files; needs qemu-utils).
 vsnapd_add_integration_test(test_vsnapd_img)
+# CIM-XML (/cimom) on vsnapd-testd: the real wbemcli over HTTP and HTTPS, and raw HTTP for the
+# streamed 10,000-instance enumeration and the pull operations.
+vsnapd_add_integration_test(test_cimxml_wbemcli)
+vsnapd_add_integration_test(test_cimxml_raw)
