@@ -116,6 +116,12 @@ def instance_id(path):
     return m.group(1) if m else None
 
 
+def run_wbemcli(args):
+    # argv[0] "wbemcli" as a shell gives it: wbemcli names itself by argv[0] in its messages.
+    return subprocess.run(["wbemcli"] + list(args), executable=WBEMCLI, stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=WBEMCLI_TIMEOUT, env=fx.client_env())
+
+
 def cim_error_text(code, description):
     """What wbemcli prints on stderr for <ERROR CODE=code DESCRIPTION=description>."""
     return "*\n* wbemcli: Cim: (%d) %s\n*\n" % (code, description)
@@ -150,9 +156,7 @@ class WbemcliBase:
         return p + ('.InstanceID="%s"' % iid if iid is not None else "")
 
     def wbemcli(self, op, *args, flags=()):
-        cmd = [WBEMCLI, op] + self.tls_flags() + list(flags) + list(args)
-        return subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                              timeout=WBEMCLI_TIMEOUT, env=fx.client_env())
+        return run_wbemcli([op] + self.tls_flags() + list(flags) + list(args))
 
     def ok(self, op, *args, flags=()):
         r = self.wbemcli(op, *args, flags=flags)
@@ -333,8 +337,9 @@ class WbemcliBase:
         self.assertEqual(err, "*\n* wbemcli: Http Exception: Invalid username/password.\n*\n")
 
     def test_no_credentials_is_401(self):
+        # The 401 challenge to a request without Authorization: wbemcli has nothing to retry with.
         err = self.fails("ei", self.obj("Vsnapd_TestElement", user=""))
-        self.assertEqual(err, "*\n* wbemcli: Http Exception: Invalid username/password.\n*\n")
+        self.assertEqual(err, "*\n* wbemcli: Http Exception: Username/password required.\n*\n")
 
     def test_unknown_class(self):
         err = self.fails("ei", self.obj("Vsnapd_NoSuchClass"))
@@ -384,8 +389,7 @@ class WbemcliHttpsCacert(WbemcliBase, unittest.TestCase):
 
     def test_without_noverify_or_cacert_the_self_signed_certificate_is_refused(self):
         # What makes the -cacert runs meaningful: the system CA bundle does not trust the daemon.
-        r = subprocess.run([WBEMCLI, "ei", self.obj("Vsnapd_TestElement")], stdin=subprocess.DEVNULL,
-                           capture_output=True, text=True, timeout=WBEMCLI_TIMEOUT, env=fx.client_env())
+        r = run_wbemcli(["ei", self.obj("Vsnapd_TestElement")])
         self.assertEqual(r.returncode, WBEMCLI_FAILED, self.diag(r))
         self.assertEqual(r.stderr, "*\n* wbemcli: Http Exception: SSL peer certificate or SSH remote key "
                                    "was not OK\n*\n", self.diag(r))
