@@ -1,20 +1,21 @@
-# Integration tests (Python 3 stdlib unittest) run against the built vsnapd binary.
+# Integration tests (Python 3 stdlib unittest) run against the built binaries.
 # Included from tests/CMakeLists.txt, so CMAKE_CURRENT_SOURCE_DIR is <source>/tests.
-foreach(_vsnapd_it test_cli test_http test_pywinrm test_tls test_wsl)
-  add_test(NAME integration.${_vsnapd_it}
-           COMMAND /usr/bin/python3 -m unittest -v ${CMAKE_CURRENT_SOURCE_DIR}/integration/${_vsnapd_it}.py
+# Every test gets VSNAPD_BIN (the product), VSNAPD_TESTD_BIN (the daemon with the test fixture,
+# tests/fixtures) and VSNAPD_IMG_BIN (vsnapd-img).
+function(vsnapd_add_integration_test name)
+  add_test(NAME integration.${name}
+           COMMAND /usr/bin/python3 -m unittest -v ${CMAKE_CURRENT_SOURCE_DIR}/integration/${name}.py
            WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
-  set_tests_properties(integration.${_vsnapd_it} PROPERTIES
-                       ENVIRONMENT "VSNAPD_BIN=$<TARGET_FILE:vsnapd>"
+  set_tests_properties(integration.${name} PROPERTIES
+                       ENVIRONMENT "VSNAPD_BIN=$<TARGET_FILE:vsnapd>;VSNAPD_TESTD_BIN=$<TARGET_FILE:vsnapd-testd>;VSNAPD_IMG_BIN=$<TARGET_FILE:vsnapd-img>"
                        LABELS integration
                        TIMEOUT 180)
-endforeach()
+endfunction()
 
+vsnapd_add_integration_test(test_cli)
+vsnapd_add_integration_test(test_http)
+vsnapd_add_integration_test(test_pywinrm)
+vsnapd_add_integration_test(test_tls)
+vsnapd_add_integration_test(test_wsl)
 # vsnapd-img against qemu-img/qemu-io (real qcow2 files; needs qemu-utils).
-add_test(NAME integration.test_vsnapd_img
-         COMMAND /usr/bin/python3 -m unittest -v ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_vsnapd_img.py
-         WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
-set_tests_properties(integration.test_vsnapd_img PROPERTIES
-                     ENVIRONMENT "VSNAPD_IMG_BIN=$<TARGET_FILE:vsnapd-img>"
-                     LABELS integration
-                     TIMEOUT 180)
+vsnapd_add_integration_test(test_vsnapd_img)
