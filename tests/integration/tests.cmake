@@ -19,3 +19,7 @@ vsnapd_add_integration_test(test_tls)
 vsnapd_add_integration_test(test_wsl)
 # vsnapd-img against qemu-img/qemu-io (real qcow2 files; needs qemu-utils).
 vsnapd_add_integration_test(test_vsnapd_img)
+# WS-Man real clients against vsnapd-testd (issue 4): python3-winrm, wsl, curl.
+vsnapd_add_integration_test(test_wsman_pywinrm)
+vsnapd_add_integration_test(test_wsman_wsl)
+vsnapd_add_integration_test(test_wsman_curl)
