@@ -231,6 +231,9 @@ class EnumPage:
         self.end = (resp.find("wsman:EndOfSequence", NS) is not None
                     or resp.find("wsen:EndOfSequence", NS) is not None)
         est = root.find("s:Header/wsman:TotalItemsCountEstimate", NS)
+        self.estimate_present = est is not None
+        # xsi:nil: the service cannot tell (yet); DSP0226 allows that answer.
+        self.estimate_nil = est is not None and est.get("{%s}nil" % NS["xsi"]) in ("true", "1")
         self.estimate = int(est.text) if est is not None and est.text and est.text.strip() else None
 
 
