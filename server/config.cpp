@@ -211,6 +211,14 @@ void read_limits(const toml::table& t, const std::string& origin, config::limits
            })
       .key("shutdown_timeout_seconds", [&](const toml::node& n) {
         out.shutdown_timeout = r.seconds(n, "shutdown_timeout_seconds", 0, 3600);
+      })
+      .key("enumeration_expiry_seconds",
+           [&](const toml::node& n) {
+             out.enumeration_expiry = r.seconds(n, "enumeration_expiry_seconds", 1, 86400);
+           })
+      .key("max_enumerations_per_user", [&](const toml::node& n) {
+        out.max_enumerations_per_user =
+            static_cast<std::uint32_t>(r.integer(n, "max_enumerations_per_user", 1, 100000));
       });
   r.run();
 }

@@ -69,6 +69,10 @@ struct config {
     std::chrono::seconds idle_timeout{120};
     std::uint32_t max_connections = 4096;
     std::chrono::seconds shutdown_timeout{10};
+    /// WS-Enumeration: an unused enumeration context is dropped after this long.
+    std::chrono::seconds enumeration_expiry{600};
+    /// WS-Enumeration: open contexts one user may hold (each holds a provider cursor).
+    std::uint32_t max_enumerations_per_user = 64;
   } limits;
 
   struct server_config {

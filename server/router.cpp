@@ -2,6 +2,7 @@
 
 #include "common/text.hpp"
 #include "common/log.hpp"
+#include "server/cimxml/instance_codec.hpp"
 #include "server/version.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -106,9 +107,13 @@ router::router(const config& cfg, boost::asio::any_io_executor blocking, cim::ob
       blocking_(std::move(blocking)),
       auth_(cfg.auth),
       om_(om),
-      wsman_(cfg.limits.max_envelope_size,
-             wsman::endpoint::security{cfg.auth.basic, cfg.auth.digest, cfg.auth.allow_unencrypted,
-                                       !cfg.tls.client_ca.empty()}),
+      wsman_(wsman::endpoint::options{
+                 cfg.limits.max_envelope_size,
+                 wsman::endpoint::security{cfg.auth.basic, cfg.auth.digest,
+                                           cfg.auth.allow_unencrypted, !cfg.tls.client_ca.empty()},
+                 cfg.limits.max_enumerations_per_user, cfg.limits.enumeration_expiry, "localhost",
+                 [](std::string_view text) { return cimxml::parse_instance(text); }},
+             om),
       cimxml_(om, cimxml::endpoint::limits{}) {}
 
 http_response text_response(unsigned version, bool keep_alive, http::status status,
@@ -265,8 +270,17 @@ boost::asio::awaitable<http_response> router::handle(http_request&& req,
         boost::asio::use_awaitable);
     co_return cimxml_response(req, std::move(r));
   }
-  co_return soap_response(req, wsman_.dispatch(parsed, conn.encrypted ? wsman::transport::https
-                                                                       : wsman::transport::http));
+  // The WS-Man operations call providers: run them on the blocking pool (cimom/provider.hpp),
+  // then resume here on the session's strand. The reply body is moved, never copied.
+  const wsman::caller who_called{who.user, who.user_role};
+  const wsman::transport transport = conn.encrypted ? wsman::transport::https : wsman::transport::http;
+  wsman::reply r = co_await boost::asio::co_spawn(
+      blocking_,
+      [this, &parsed, transport, &who_called]() -> boost::asio::awaitable<wsman::reply> {
+        co_return wsman_.dispatch(parsed, transport, who_called);
+      },
+      boost::asio::use_awaitable);
+  co_return soap_response(req, std::move(r));
 }
 
 }  // namespace vsnapd::server

@@ -2,6 +2,7 @@
 
 #include "common/xml/parse.hpp"
 #include "common/xml/qname.hpp"
+#include "server/soap/duration.hpp"
 #include "server/soap/namespaces.hpp"
 
 #include <charconv>
@@ -41,6 +42,39 @@ bool must_understand(pugi::xml_node header) {
 // other namespace is refused with s:MustUnderstand.
 bool understood_namespace(std::string_view uri) {
   return uri == ns::addressing || uri == ns::wsman || uri == ns::wsman_ms || uri == ns::cimbinding;
+}
+
+// Within those namespaces, the headers we act on or may safely ignore. A mustUnderstand header
+// outside this list (say wsman:Lock or a future extension) gets s:MustUnderstand rather than being
+// silently dropped, because its sender relies on it being honoured.
+bool understood_header(std::string_view uri, std::string_view local) {
+  static constexpr std::string_view addressing[] = {"Action", "To", "MessageID", "ReplyTo",
+                                                    "FaultTo", "From", "RelatesTo"};
+  static constexpr std::string_view wsman[] = {
+      "ResourceURI",      "SelectorSet",        "MaxEnvelopeSize",
+      "OperationTimeout", "Locale",             "OptionSet",
+      "FragmentTransfer", "RequestTotalItemsCountEstimate", "RequestEPR"};
+  // MS-WSMV 2.2.4: session and locale headers WinRM and the CIM cmdlets add to every request.
+  static constexpr std::string_view wsman_ms[] = {"SessionId", "OperationID", "SequenceId",
+                                                  "DataLocale", "CompressionType"};
+  auto in = [local](const auto& names) {
+    for (std::string_view n : names) {
+      if (n == local) {
+        return true;
+      }
+    }
+    return false;
+  };
+  if (uri == ns::addressing) {
+    return in(addressing);
+  }
+  if (uri == ns::wsman) {
+    return in(wsman);
+  }
+  if (uri == ns::wsman_ms) {
+    return in(wsman_ms);
+  }
+  return false;
 }
 
 // Every element in the request must have a declared prefix; pugixml does not check that.
@@ -141,7 +175,7 @@ envelope_result parse_envelope(pugi::xml_document& doc, std::string& text, std::
     }
     const std::string_view uri = *xml::namespace_of(h);
     const std::string_view local = xml::local_name(h.name());
-    if (!understood_namespace(uri)) {
+    if (!understood_namespace(uri) || !understood_header(uri, local)) {
       if (must_understand(h)) {
         envelope_error e = error(fault_code::must_understand,
                                  "The header '" + std::string(h.name()) +
@@ -197,6 +231,23 @@ envelope_result parse_envelope(pugi::xml_document& doc, std::string& text, std::
           return error(fault_code::encoding_limit,
                        "wsman:MaxEnvelopeSize must be at least 8192 bytes.",
                        fault_detail::minimum_envelope_limit, message_id);
+        }
+        env.max_envelope_size = size;
+      } else if (local == "SelectorSet") {
+        env.selector_set = h;
+      } else if (local == "OptionSet") {
+        env.option_set = h;
+      } else if (local == "FragmentTransfer") {
+        env.fragment_transfer = h;
+      } else if (local == "RequestTotalItemsCountEstimate") {
+        env.request_total_items_estimate = true;
+      } else if (local == "OperationTimeout") {
+        const std::string_view v = xml::trimmed_text(h);
+        env.operation_timeout = parse_duration(v);
+        if (!env.operation_timeout) {
+          return error(fault_code::invalid_message_information_header,
+                       "wsman:OperationTimeout is not an xs:duration: '" + std::string(v) + "'.",
+                       {}, message_id);
         }
       }
     }

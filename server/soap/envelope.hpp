@@ -11,6 +11,7 @@
 
 #include <pugixml.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -29,6 +30,13 @@ struct envelope {
   std::string_view to;
   std::string_view resource_uri;
   std::optional<std::string_view> message_id;  ///< absent vs present-but-empty matters
+  pugi::xml_node selector_set;       ///< wsman:SelectorSet, or empty
+  pugi::xml_node option_set;         ///< wsman:OptionSet, or empty
+  pugi::xml_node fragment_transfer;  ///< wsman:FragmentTransfer, or empty
+  std::size_t max_envelope_size = 0;  ///< wsman:MaxEnvelopeSize; 0 when absent
+  /// wsman:OperationTimeout; nullopt when absent.
+  std::optional<std::chrono::microseconds> operation_timeout;
+  bool request_total_items_estimate = false;  ///< wsman:RequestTotalItemsCountEstimate
 };
 
 /// Why a request cannot be processed, and the MessageID to answer to when one was readable.

@@ -3,6 +3,8 @@
 // fault its SOAP code, subcode, reason, action URI and HTTP status (STYLE rule 18). Every
 // fault is sent as HTTP 500 with a SOAP 1.2 Fault, as DSP0226 R13.1-3 and real clients expect.
 
+#include "cimom/error.hpp"
+
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -81,23 +83,29 @@ enum class fault_detail : std::uint8_t {
   addressing_mode,
   ambiguous_selectors,
   character_set,
+  duplicate_selectors,
+  fragment_level_access,
   insufficient_selectors,
+  invalid_namespace,
   invalid_resource_uri,
   invalid_value,
   max_envelope_size,
   minimum_envelope_limit,
   missing_values,
   operation_timeout,
+  type_mismatch,
   unexpected_selectors,
 };
 
 inline constexpr std::array all_fault_details{
-    fault_detail::action_mismatch,      fault_detail::addressing_mode,
-    fault_detail::ambiguous_selectors,  fault_detail::character_set,
-    fault_detail::insufficient_selectors, fault_detail::invalid_resource_uri,
-    fault_detail::invalid_value,        fault_detail::max_envelope_size,
-    fault_detail::minimum_envelope_limit, fault_detail::missing_values,
-    fault_detail::operation_timeout,    fault_detail::unexpected_selectors,
+    fault_detail::action_mismatch,        fault_detail::addressing_mode,
+    fault_detail::ambiguous_selectors,    fault_detail::character_set,
+    fault_detail::duplicate_selectors,    fault_detail::fragment_level_access,
+    fault_detail::insufficient_selectors, fault_detail::invalid_namespace,
+    fault_detail::invalid_resource_uri,   fault_detail::invalid_value,
+    fault_detail::max_envelope_size,      fault_detail::minimum_envelope_limit,
+    fault_detail::missing_values,         fault_detail::operation_timeout,
+    fault_detail::type_mismatch,          fault_detail::unexpected_selectors,
 };
 
 /// Which SOAP 1.2 Code/Value a fault carries.
@@ -111,6 +119,9 @@ struct fault_info {
   std::string_view subcode;         ///< local name, e.g. "ActionNotSupported"
   std::string_view action;          ///< the reply's wsa:Action
   std::string_view reason;          ///< the default Reason text
+  /// The Microsoft WSManFault Code (MS-WSMV 2.2.4.43) Windows clients read for this fault;
+  /// 0 when there is none and no WSManFault detail is sent.
+  std::uint32_t ms_code = 0;
 };
 
 /// The table row of `code`.
@@ -130,11 +141,17 @@ struct fault {
   std::string reason;  ///< overrides the default reason when not empty; says what was wrong
   std::string not_understood_ns;     ///< must_understand: namespace of the refused header
   std::string not_understood_local;  ///< must_understand: local name of the refused header
+  std::uint32_t ms_code = 0;         ///< overrides the row's WSManFault Code when not 0
 };
+
+/// The WS-Man fault for an object-manager error (STYLE rule 18: the one exhaustive mapping from
+/// `cim::errc`, see fault.cpp). The error's description becomes the Reason text.
+fault from_cim(const cim::error& e);
 
 /// Renders `f` as a complete SOAP 1.2 envelope (XML declaration included). `relates_to` is the
 /// request's wsa:MessageID, echoed as wsa:RelatesTo (omitted when the request had none).
+/// `machine` names this host in the Microsoft WSManFault detail.
 std::string render(const fault& f, std::optional<std::string_view> relates_to,
-                   std::string_view message_id);
+                   std::string_view message_id, std::string_view machine = "localhost");
 
 }  // namespace vsnapd::server::soap

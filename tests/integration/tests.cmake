@@ -23,3 +23,7 @@ vsnapd_add_integration_test(test_vsnapd_img)
 # streamed 10,000-instance enumeration and the pull operations.
 vsnapd_add_integration_test(test_cimxml_wbemcli)
 vsnapd_add_integration_test(test_cimxml_raw)
+# WS-Man real clients against vsnapd-testd (issue 4): python3-winrm, wsl, curl.
+vsnapd_add_integration_test(test_wsman_pywinrm)
+vsnapd_add_integration_test(test_wsman_wsl)
+vsnapd_add_integration_test(test_wsman_curl)
