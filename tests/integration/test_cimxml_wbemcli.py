@@ -188,11 +188,15 @@ class WbemcliBase:
         self.assertEqual(path, self.printed("Vsnapd_TestElement", "E3"))
         self.assertEqual(props["InstanceID#"], '"E3"')      # the key, marked as such
         self.assertEqual(props["Index"], "3")
-        self.assertIn("Codes[]", props)                     # uint16[] arrives as an array
-        for name in ("Name", "Flag", "Big", "Ratio", "Created", "Notes"):
-            self.assertIn(name, props, out)
-        self.assertIn(props["Flag"], ("TRUE", "FALSE", "true", "false"))
-        self.assertRegex(props["Created"], r'^"\d{14}\.\d{6}[+-]\d{3}"$')
+        # The fixture's values for element 3 (tests/fixtures/test_fixture.cpp): XML-escaped
+        # text, a negative sint64, a real, a datetime and a uint16 array.
+        self.assertEqual(props["Name"], '"element 3 <&>"')
+        self.assertEqual(props["Flag"], "FALSE")
+        self.assertEqual(props["Big"], "-3000000021")
+        self.assertEqual(props["Ratio"], "0.375")
+        self.assertEqual(props["Created"], "20231114221323.000000+000")
+        self.assertEqual(props["Codes[]"], "3,3")
+        self.assertIn("Notes", props, out)
         sub_path, sub_props = by_id["S1"]
         self.assertEqual(sub_path, self.printed("Vsnapd_TestSubElement", "S1"))
         self.assertIn("Extra", sub_props)
@@ -243,7 +247,8 @@ class WbemcliBase:
     def test_ec_enumerates_subclasses(self):
         out = self.ok("ec", self.obj("Vsnapd_TestElement"), flags=["-nl"])
         objs = parse_nl(out)
-        self.assertEqual([p for p, _ in objs], [self.printed("Vsnapd_TestSubElement")], out)
+        # A class prints as "path : superclass".
+        self.assertEqual([p for p, _ in objs], [self.printed("Vsnapd_TestSubElement") + " : Vsnapd_TestElement"], out)
         self.assertIn("Extra", objs[0][1])
 
     def test_ecn_enumerates_class_names(self):
@@ -277,10 +282,10 @@ class WbemcliBase:
         weights_sources = []
         for path, props in objs:
             self.assertIn(":Vsnapd_TestLink.", path)
-            self.assertIn("Source#&", props, out)   # key references, marked by -t
-            self.assertIn("Target#&", props, out)
+            self.assertIn("Source&#", props, out)   # key references, marked by -t
+            self.assertIn("Target&#", props, out)
             self.assertIn("Weight", props, out)
-            weights_sources.append(props["Source#&"])
+            weights_sources.append(props["Source&#"])
         self.assertEqual(sum('InstanceID="E1"' in s for s in weights_sources), 1, out)
         self.assertEqual(sum('InstanceID="E0"' in s for s in weights_sources), 1, out)
 
@@ -300,10 +305,20 @@ class WbemcliBase:
                       'Echo.Text="hello world",Numbers=1,2,3,When="20240102030405.000006+060"')
         first, _, rest = out.partition(" ")
         self.assertEqual(first, self.printed("Vsnapd_TestElement", "E1"))
-        self.assertRegex(rest, r"^Echo: 0\b", out)
-        self.assertIn('TextOut="hello world"', rest)
-        self.assertRegex(rest, r"NumbersOut=1,2,3\b")
-        self.assertIn('WhenOut="20240102030405.000006+060"', rest)
+        # wbemcli prints the typed RETURNVALUE and each out PARAMVALUE as "Name (type): value".
+        self.assertEqual(rest, "Echo: 0, TextOut (string): hello world, NumbersOut (uint16): 1,2,3, "
+                               "WhenOut (datetime): 20240102030405.000006+060\n")
+
+    def test_cm_reference_parameter(self):
+        e1 = self.obj("Vsnapd_TestElement", {"InstanceID": "E1"})
+        # A reference value is an unquoted object path; wbemcli prints it without the ':'.
+        out = self.ok("cm", e1, 'Echo.Text="x",Target=%s:Vsnapd_TestElement.InstanceID="E2"' % NAMESPACE)
+        self.assertEqual(out, '%s Echo: 0, TextOut (string): x, TargetOut (reference): '
+                              '%sVsnapd_TestElement.InstanceID="E2"\n' % (self.printed("Vsnapd_TestElement", "E1"),
+                                                                        NAMESPACE))
+        # Echo returns 4 when Target names no instance: a method result, not a CIM error.
+        out = self.ok("cm", e1, 'Echo.Target=%s:Vsnapd_TestElement.InstanceID="E999"' % NAMESPACE)
+        self.assertRegex(out, r" Echo: 4\b")
 
     def test_cm_static_method_noop(self):
         out = self.ok("cm", self.obj("Vsnapd_TestElement"), "Noop")
@@ -343,28 +358,38 @@ class WbemcliBase:
 
     def test_unknown_class(self):
         err = self.fails("ei", self.obj("Vsnapd_NoSuchClass"))
-        self.assertRegex(err, r"^\*\n\* wbemcli: Cim: \(5\) .*Vsnapd_NoSuchClass.*\n\*\n$")
+        self.assertEqual(err, cim_error_text(5, "CIM_ERR_INVALID_CLASS: class Vsnapd_NoSuchClass does not "
+                                                "exist in namespace root/vsnapd/test"))
 
     def test_unknown_instance_key(self):
         err = self.fails("gi", self.obj("Vsnapd_TestElement", {"InstanceID": "E%d" % (ELEMENTS + 100)}))
-        self.assertRegex(err, r"^\*\n\* wbemcli: Cim: \(6\) .+\n\*\n$")
+        self.assertEqual(err, cim_error_text(6, 'CIM_ERR_NOT_FOUND: no Vsnapd_TestElement with InstanceID '
+                                                '"E%d"' % (ELEMENTS + 100)))
 
     def test_key_that_is_not_a_key_property(self):
         err = self.fails("gi", self.obj("Vsnapd_TestElement", {"Name": "E1"}))
-        self.assertRegex(err, r"^\*\n\* wbemcli: Cim: \(4\) .+\n\*\n$")
+        self.assertEqual(err, cim_error_text(4, "CIM_ERR_INVALID_PARAMETER: 'Name' is not a key property "
+                                                "of class Vsnapd_TestElement"))
 
     def test_unknown_method(self):
         err = self.fails("cm", self.obj("Vsnapd_TestElement", {"InstanceID": "E1"}), "NoSuchMethod")
-        self.assertRegex(err, r"^\*\n\* wbemcli: Cim: \(17\) .*NoSuchMethod.*\n\*\n$")
+        self.assertEqual(err, cim_error_text(17, "CIM_ERR_METHOD_NOT_FOUND: class Vsnapd_TestElement has "
+                                                 "no method NoSuchMethod"))
 
     def test_bad_parameter_type(self):
+        # wbemcli sends PARAMVALUEs without PARAMTYPE: the server types them from the class.
         err = self.fails("cm", self.obj("Vsnapd_TestElement", {"InstanceID": "E1"}), "Echo.Numbers=abc")
-        self.assertRegex(err, r"^\*\n\* wbemcli: Cim: \(4\) .*Numbers.*\n\*\n$")
+        self.assertEqual(err, cim_error_text(4, "CIM_ERR_INVALID_PARAMETER: parameter 'Numbers': 'abc' "
+                                                "is not a valid uint16"))
+        err = self.fails("cm", self.obj("Vsnapd_TestElement", {"InstanceID": "E1"}), "Echo.Numbers=70000")
+        self.assertRegex(err, r"^\*\n\* wbemcli: Cim: \(4\) CIM_ERR_INVALID_PARAMETER: parameter "
+                              r"'Numbers': .*70000.*\n\*\n$")
 
     def test_provider_error_from_a_method(self):
         # Fail(Code) makes the provider return that CIM status: it must travel as ERROR CODE.
         err = self.fails("cm", self.obj("Vsnapd_TestElement", {"InstanceID": "E1"}), "Fail.Code=7")
-        self.assertRegex(err, r"^\*\n\* wbemcli: Cim: \(7\) .+\n\*\n$")
+        self.assertEqual(err, cim_error_text(7, "CIM_ERR_NOT_SUPPORTED: Fail was asked to fail with CIM "
+                                                "status 7"))
 
 
 class WbemcliHttp(WbemcliBase, unittest.TestCase):
