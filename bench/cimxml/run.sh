@@ -14,7 +14,8 @@
 #   VSNAPD_TESTD          daemon binary (default build/bin/vsnapd-testd, built when missing)
 #
 # Output: bench/results/cimxml.txt ('#' lines for people, key=value lines for machines), also
-# printed; raw wrk outputs beside it (cimxml.wrk-<server>-<case>.txt).
+# printed; raw wrk outputs beside it (cimxml.wrk-<server>-<case>.txt). Uses the shared harness in
+# bench/http (nginx_static.sh, wrk_post.sh).
 # Exit status: 0 when the run completed (targets PASS or MISS), 1 when something broke (daemon
 # crash, CIM errors or socket errors under load, setup failure).
 set -euo pipefail
@@ -31,7 +32,7 @@ DEFAULT_TESTD="$ROOT/build/bin/vsnapd-testd"
 VSNAPD_TESTD=${VSNAPD_TESTD:-$DEFAULT_TESTD}
 ELEMENTS=1000
 NAMESPACE=root/vsnapd/test
-LUA="$HERE/post.lua"
+HTTP_BENCH="$ROOT/bench/http"
 RESULTS_DIR="$ROOT/bench/results"
 OUT="$RESULTS_DIR/cimxml.txt"
 READY_TIMEOUT=30
@@ -52,7 +53,7 @@ done
 
 WORK=$(mktemp -d /tmp/vsnapd-bench-cimxml.XXXXXX)
 chmod 700 "$WORK"
-DAEMON_PID="" NGINX_PID="" TAIL_PID=""
+DAEMON_PID="" NGINX_WORK="" TAIL_PID=""
 
 # stop_pid PID [SIGNAL] [TIMEOUT_S]: signal, wait bounded, then SIGKILL.
 stop_pid() {
@@ -76,7 +77,7 @@ cleanup() {
     set +e
     trap - EXIT INT TERM
     stop_pid "$TAIL_PID" TERM 2
-    stop_pid "$NGINX_PID" TERM 10
+    [[ -z $NGINX_WORK ]] || "$HTTP_BENCH/nginx_static.sh" stop "$NGINX_WORK"
     stop_pid "$DAEMON_PID" TERM "$STOP_TIMEOUT"
     if (( rc != 0 )) || [[ ${BENCH_KEEP_WORKDIR:-0} == 1 ]]; then
         log "work dir kept: $WORK"
@@ -104,6 +105,7 @@ if (( ${#pkgs[@]} )); then
             >>"$WORK/apt.log" 2>&1 || { tail -n 20 "$WORK/apt.log" >&2; die "apt-get install failed"; }
 fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+command -v nginx >/dev/null 2>&1 || [[ -x /usr/sbin/nginx ]] || die "nginx not found after install"
 
 if [[ ! -x $VSNAPD_TESTD ]]; then
     [[ $VSNAPD_TESTD == "$DEFAULT_TESTD" ]] || die "VSNAPD_TESTD=$VSNAPD_TESTD is not executable"
@@ -180,108 +182,74 @@ GI_BYTES=$(stat -c %s "$WORK/gi.http.rsp")
 EI_FRAMING=$(grep -qi '^transfer-encoding: *chunked' "$WORK/ei.http.hdr" && echo chunked || echo content-length)
 log "EnumerateInstances: $EI_INSTANCES instances, $EI_BYTES bytes ($EI_FRAMING); GetInstance: $GI_BYTES bytes"
 
-# ---------------------------------------------------------- nginx baseline ---
-NGX="$WORK/nginx"
-mkdir -p "$NGX/tmp" "$NGX/html"
-cp "$WORK/ei.http.rsp" "$NGX/html/ei"
-cp "$WORK/gi.http.rsp" "$NGX/html/gi"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=127.0.0.1 \
-    -keyout "$NGX/key.pem" -out "$NGX/cert.pem" >"$NGX/openssl.log" 2>&1 || die "openssl failed"
-free_port() { /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-NGX_HTTP=$(free_port); NGX_HTTPS=$(free_port)
-user_line=""; (( EUID != 0 )) || user_line="user $(id -un) $(id -gn);"
-cat >"$NGX/nginx.conf" <<EOF
-$user_line
-worker_processes 2;
-daemon off;
-pid $NGX/nginx.pid;
-error_log $NGX/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_temp_path $NGX/tmp/client_body;
-    proxy_temp_path $NGX/tmp/proxy;
-    fastcgi_temp_path $NGX/tmp/fastcgi;
-    uwsgi_temp_path $NGX/tmp/uwsgi;
-    scgi_temp_path $NGX/tmp/scgi;
-    sendfile on;
-    tcp_nodelay on;
-    server_tokens off;
-    keepalive_timeout 120s;
-    keepalive_requests 10000000;
-    types { }
-    default_type 'application/xml; charset="utf-8"';
-    server {
-        listen 127.0.0.1:$NGX_HTTP;
-        listen 127.0.0.1:$NGX_HTTPS ssl;
-        ssl_certificate $NGX/cert.pem;
-        ssl_certificate_key $NGX/key.pem;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        root $NGX/html;
-        # Static files refuse POST with 405; answer 200 with the file instead.
-        location / { error_page 405 =200 \$uri; add_header CIMOperation MethodResponse always; }
-    }
-}
-EOF
-"$NGINX" -t -q -p "$NGX/" -c "$NGX/nginx.conf" -e "$NGX/error.log" >"$NGX/test.log" 2>&1 \
-    || { cat "$NGX/test.log" >&2; die "nginx rejected its configuration"; }
-"$NGINX" -p "$NGX/" -c "$NGX/nginx.conf" -e "$NGX/error.log" </dev/null >"$NGX/stdout.log" 2>&1 &
-NGINX_PID=$!
-for (( i = 0; i < 100; i++ )); do
-    curl -s --noproxy '*' --max-time 2 -o "$NGX/check" -X POST --data-binary @"$WORK/gi.req" \
-        "http://127.0.0.1:$NGX_HTTP/gi" 2>/dev/null && cmp -s "$NGX/check" "$WORK/gi.http.rsp" && break
-    kill -0 "$NGINX_PID" 2>/dev/null || die "nginx exited: $(cat "$NGX/error.log" 2>/dev/null)"
-    sleep 0.1
-done
-cmp -s "$NGX/check" "$WORK/gi.http.rsp" || die "nginx does not serve the GetInstance body"
-
-# -------------------------------------------------------------------- wrk ---
+# ------------------------------------------------------------------- wrk ---
+# bench/http (shared with bench/wsman): nginx_static.sh serves one body over TLS (and, with
+# NGINX_ALSO_HTTP=1, plain HTTP) with a certificate of the daemon's key type; wrk_post.sh POSTs
+# a body with headers over keep-alive and prints one key=value line.
 declare -A R
 PROBLEMS=()
 problem() { log "PROBLEM: $*"; PROBLEMS+=("$*"); }
+daemon_alive() { kill -0 "$DAEMON_PID" 2>/dev/null; }
 
-# run_wrk SERVER CASE URL OP: warm-up, measured run; fills R[SERVER_CASE_*].
-run_wrk() {
-    local server=$1 case=$2 url=$3 op=$4 key="$1_$2" raw="$RESULTS_DIR/cimxml.wrk-$1-$2.txt" rc=0 kv line
-    export BENCH_BODY_FILE="$WORK/$op.req" BENCH_HEADERS
-    BENCH_HEADERS=$(headers_for "$op")
+# Daemon CPU time (user + system) in clock ticks, from /proc/PID/stat.
+cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$DAEMON_PID/stat"; }
+TICK=$(getconf CLK_TCK)
+
+# measure SERVER CASE URL OP: fills R[SERVER_CASE_*] from wrk_post.sh: a warm-up run, then the
+# measured one. For vsnapd also the daemon's CPU time per response over the measured run: on a
+# machine shared with other work, req/s depends on what else runs, CPU per response does not.
+measure() {
+    local server=$1 case=$2 url=$3 op=$4 key="$1_$2" line kv hdr=() c0 c1
+    while IFS= read -r h; do hdr+=(-H "$h"); done < <(headers_for "$op")
     if (( BENCH_WARMUP_SECONDS > 0 )); then
-        timeout -k 5 $(( BENCH_WARMUP_SECONDS + 30 )) wrk -t "$BENCH_THREADS" -c "$BENCH_CONNECTIONS" \
-            -d "${BENCH_WARMUP_SECONDS}s" --timeout 10s -s "$LUA" "$url" >"$WORK/wrk-$key-warmup.txt" 2>&1 || rc=$?
-        (( rc == 0 )) || { problem "$key: wrk warm-up exited $rc"; return 1; }
+        "$HTTP_BENCH/wrk_post.sh" -u "$url" -b "$WORK/$op.req" "${hdr[@]}" -c "$BENCH_CONNECTIONS" \
+            -t "$BENCH_THREADS" -d "$BENCH_WARMUP_SECONDS" -w 0 >/dev/null || { problem "$key: warm-up failed"; return 1; }
     fi
-    timeout -k 5 $(( BENCH_SECONDS + 30 )) wrk -t "$BENCH_THREADS" -c "$BENCH_CONNECTIONS" \
-        -d "${BENCH_SECONDS}s" --timeout 10s --latency -s "$LUA" "$url" >"$raw" 2>&1 || rc=$?
-    (( rc == 0 )) || { cat "$raw" >&2; problem "$key: wrk exited $rc"; return 1; }
-    line=$(grep '^WRK_RESULT ' "$raw" | tail -n 1)
-    [[ -n $line ]] || { problem "$key: no WRK_RESULT line"; return 1; }
+    [[ $server != vsnapd ]] || c0=$(cpu_ticks)
+    if ! line=$("$HTTP_BENCH/wrk_post.sh" -u "$url" -b "$WORK/$op.req" "${hdr[@]}" \
+            -c "$BENCH_CONNECTIONS" -t "$BENCH_THREADS" -d "$BENCH_SECONDS" -w 0 \
+            -o "$RESULTS_DIR/cimxml.wrk-$server-$case.txt"); then
+        problem "$key: wrk_post.sh failed"; return 1
+    fi
     for kv in $line; do [[ $kv == *=* ]] && R[${key}_${kv%%=*}]=${kv#*=}; done
-    R[${key}_non2xx]=$(sed -n 's/^ *Non-2xx or 3xx responses: *//p' "$raw"); : "${R[${key}_non2xx]:=0}"
+    if [[ $server == vsnapd ]]; then
+        c1=$(cpu_ticks)
+        R[${key}_cpu_us_per_req]=$(awk -v t=$(( c1 - c0 )) -v hz="$TICK" -v n="${R[${key}_requests]}" \
+            'BEGIN { printf "%.1f", n ? t / hz * 1e6 / n : 0 }')
+        R[${key}_cpu_cores]=$(awk -v t=$(( c1 - c0 )) -v hz="$TICK" -v d="$BENCH_SECONDS" 'BEGIN { printf "%.2f", t / hz / d }')
+    fi
     local errs=$(( R[${key}_err_connect] + R[${key}_err_read] + R[${key}_err_write] + R[${key}_err_timeout] ))
     (( errs == 0 )) || problem "$key: $errs socket errors of ${R[${key}_requests]} requests"
     (( R[${key}_non2xx] == 0 )) || problem "$key: ${R[${key}_non2xx]} non-2xx responses"
     (( R[${key}_requests] > 0 )) || problem "$key: no completed requests"
     # A CIM error is HTTP 200 too, but far shorter: every response must carry the full body.
     local body_bytes=$EI_BYTES; [[ $op == ei ]] || body_bytes=$GI_BYTES
-    R[${key}_bytes_per_req]=$(awk -v b="${R[${key}_bytes]}" -v n="${R[${key}_requests]}" 'BEGIN { printf "%.0f", n ? b / n : 0 }')
-    (( R[${key}_bytes_per_req] >= body_bytes )) \
+    awk -v b="${R[${key}_bytes_per_req]}" -v n="$body_bytes" 'BEGIN { exit !(b >= n) }' \
         || problem "$key: ${R[${key}_bytes_per_req]} bytes per response, less than the $body_bytes-byte body"
-    log "$key: ${R[${key}_rps]} req/s, p50 ${R[${key}_p50_us]} us, p99 ${R[${key}_p99_us]} us"
+    log "$key: ${R[${key}_rps]} req/s, p50 ${R[${key}_p50_ms]} ms, p99 ${R[${key}_p99_ms]} ms${R[${key}_cpu_us_per_req]:+, daemon CPU ${R[${key}_cpu_us_per_req]} us/response}"
 }
 
-daemon_alive() { kill -0 "$DAEMON_PID" 2>/dev/null; }
 CASES=(gi_http gi_https ei_http ei_https)
-for c in "${CASES[@]}"; do
-    op=${c%_*} scheme=${c#*_}
-    vport=$HTTP_PORT nport=$NGX_HTTP
-    [[ $scheme == http ]] || { vport=$HTTPS_PORT; nport=$NGX_HTTPS; }
-    run_wrk vsnapd "$c" "$scheme://127.0.0.1:$vport/cimom" "$op" || true
-    daemon_alive || { tail -n 25 "$WORK/vsnapd.log" >&2; problem "vsnapd-testd died during $c"; break; }
-    run_wrk nginx "$c" "$scheme://127.0.0.1:$nport/$op" "$op" || true
+for op in gi ei; do
+    for scheme in http https; do
+        port=$HTTP_PORT; [[ $scheme == http ]] || port=$HTTPS_PORT
+        measure vsnapd "${op}_$scheme" "$scheme://127.0.0.1:$port/cimom" "$op" || true
+        daemon_alive || { tail -n 25 "$WORK/vsnapd.log" >&2; problem "vsnapd-testd died during ${op}_$scheme"; break 2; }
+    done
+    # The baseline for this operation: nginx answering with the very bytes vsnapd sent.
+    if urls=$(NGINX_ALSO_HTTP=1 "$HTTP_BENCH/nginx_static.sh" start "$WORK/nginx-$op" "$WORK/$op.http.rsp" \
+                  'application/xml; charset=utf-8' "$WORK/state/tls/key.pem"); then
+        NGINX_WORK="$WORK/nginx-$op"
+        ngx_https=$(sed -n 1p <<<"$urls") ngx_http=$(sed -n 2p <<<"$urls")
+        measure nginx "${op}_http" "$ngx_http/cimom" "$op" || true
+        measure nginx "${op}_https" "$ngx_https/cimom" "$op" || true
+        "$HTTP_BENCH/nginx_static.sh" stop "$NGINX_WORK"; NGINX_WORK=""
+    else
+        problem "nginx baseline for $op did not start"
+    fi
 done
 
 # ------------------------------------------------------- graceful shutdown ---
-stop_pid "$NGINX_PID" TERM 10; NGINX_PID=""
 SHUTDOWN=crashed
 if daemon_alive; then
     kill -TERM "$DAEMON_PID"
@@ -300,7 +268,6 @@ DAEMON_PID=""
 
 # ---------------------------------------------------------------- report ---
 get() { printf '%s' "${R[$1]:-NA}"; }
-ms() { [[ $1 == NA ]] && printf NA || awk -v u="$1" 'BEGIN { printf "%.2f", u / 1000 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "NA" || b == "NA" || b + 0 == 0) print "NA"; else printf "%.3f", a / b }'; }
 verdict() { awk -v v="$1" -v t="$2" 'BEGIN { if (v == "NA") print "NA"; else print (v + 0 >= t + 0) ? "PASS" : "MISS" }'; }
 STATUS=OK; (( ${#PROBLEMS[@]} == 0 )) || STATUS=FAIL
@@ -309,11 +276,13 @@ mkdir -p "$RESULTS_DIR"
     echo "# vsnapd CIM-XML benchmark: vsnapd-testd ($ELEMENTS elements) vs nginx static, keep-alive"
     echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores shared by client and servers, wrk $BENCH_THREADS threads x $BENCH_CONNECTIONS connections, ${BENCH_SECONDS}s (+${BENCH_WARMUP_SECONDS}s warm-up) per case"
     echo "# EnumerateInstances: $EI_INSTANCES instances, $EI_BYTES bytes ($EI_FRAMING); GetInstance: $GI_BYTES bytes; nginx $("$NGINX" -v 2>&1 | sed 's|.*/||'), 2 workers, same bytes"
-    printf '# %-9s %12s %10s %12s %10s %8s\n' case vsnapd_rps p99_ms nginx_rps p99_ms ratio
+    printf '# %-9s %12s %10s %12s %10s %8s %14s\n' case vsnapd_rps p99_ms nginx_rps p99_ms ratio vsnapd_cpu_us
     for c in "${CASES[@]}"; do
-        printf '# %-9s %12s %10s %12s %10s %8s\n' "$c" "$(get vsnapd_${c}_rps)" "$(ms "$(get vsnapd_${c}_p99_us)")" \
-            "$(get nginx_${c}_rps)" "$(ms "$(get nginx_${c}_p99_us)")" "$(ratio "$(get vsnapd_${c}_rps)" "$(get nginx_${c}_rps)")"
+        printf '# %-9s %12s %10s %12s %10s %8s %14s\n' "$c" "$(get vsnapd_${c}_rps)" "$(get vsnapd_${c}_p99_ms)" \
+            "$(get nginx_${c}_rps)" "$(get nginx_${c}_p99_ms)" "$(ratio "$(get vsnapd_${c}_rps)" "$(get nginx_${c}_rps)")" \
+            "$(get vsnapd_${c}_cpu_us_per_req)"
     done
+    echo "#   vsnapd_cpu_us: daemon CPU (user+system) per response over the measured run; load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
     for c in gi_http gi_https; do
         echo "#   GetInstance $c ratio >= $TARGET_GI_RATIO: $(verdict "$(ratio "$(get vsnapd_${c}_rps)" "$(get nginx_${c}_rps)")" "$TARGET_GI_RATIO")"
     done
@@ -332,10 +301,12 @@ mkdir -p "$RESULTS_DIR"
     echo "gi_response_bytes=$GI_BYTES"
     for c in "${CASES[@]}"; do
         for s in vsnapd nginx; do
-            for k in rps p50_us p99_us max_us requests bytes_per_req non2xx err_connect err_read err_write err_timeout; do
+            for k in rps p50_ms p90_ms p99_ms max_ms requests bytes_per_req non2xx err_connect err_read err_write err_timeout; do
                 echo "${s}_${c}_${k}=$(get ${s}_${c}_${k})"
             done
         done
+        echo "vsnapd_${c}_cpu_us_per_req=$(get vsnapd_${c}_cpu_us_per_req)"
+        echo "vsnapd_${c}_cpu_cores=$(get vsnapd_${c}_cpu_cores)"
         echo "ratio_${c}=$(ratio "$(get vsnapd_${c}_rps)" "$(get nginx_${c}_rps)")"
     done
     for c in gi_http gi_https; do

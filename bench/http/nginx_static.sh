@@ -8,7 +8,8 @@
 #       handshake; else EC P-256), starts nginx (2 workers, daemonized), checks that a POST
 #       returns 200 with exactly BODY_FILE's bytes, and prints the base URL
 #       (https://127.0.0.1:PORT) on stdout. CONTENT_TYPE defaults to
-#       application/soap+xml;charset=UTF-8.
+#       application/soap+xml;charset=UTF-8. With NGINX_ALSO_HTTP=1 it also listens on a second
+#       free port without TLS and prints that base URL (http://127.0.0.1:PORT2) as a second line.
 #   bench/http/nginx_static.sh stop WORKDIR
 #       Stops that nginx (TERM, bounded wait, then KILL of master and workers).
 #
@@ -53,9 +54,15 @@ start)
     port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     user_line=""
     (( EUID != 0 )) || user_line="user $(id -un) $(id -gn);"
+    plain_port="" plain_listen=""
+    if [[ ${NGINX_ALSO_HTTP:-0} == 1 ]]; then
+        plain_port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+        plain_listen="listen 127.0.0.1:$plain_port;"
+    fi
     sed -e "s|@PREFIX@|$ngx|g" -e "s|@PORT@|$port|g" -e "s|@CERT@|$ngx/cert.pem|g" \
         -e "s|@KEY@|$ngx/key.pem|g" -e "s|@DOCROOT@|$ngx/html|g" -e "s|@USER_LINE@|$user_line|g" \
-        -e "s|@CONTENT_TYPE@|$ctype|g" "$HERE/nginx.conf.in" >"$ngx/nginx.conf"
+        -e "s|@CONTENT_TYPE@|$ctype|g" -e "s|@PLAIN_LISTEN@|$plain_listen|g" \
+        "$HERE/nginx.conf.in" >"$ngx/nginx.conf"
     "$NGINX" -t -q -p "$ngx/" -c "$ngx/nginx.conf" -e "$ngx/error.log" >"$ngx/test.log" 2>&1 \
         || { cat "$ngx/test.log" >&2; die "nginx rejected its configuration"; }
     # daemon on: the master forks, writes nginx.pid and this command returns.
@@ -72,6 +79,13 @@ start)
     [[ -n $ok ]] || { cat "$ngx/error.log" >&2 2>/dev/null || true; "$0" stop "$work" || true; die "nginx did not answer POST $url with 200"; }
     cmp -s "$ngx/check.body" "$body" || { "$0" stop "$work" || true; die "nginx body differs from $body"; }
     printf '%s\n' "$url"
+    if [[ -n $plain_port ]]; then
+        code=$(curl -s --noproxy '*' --max-time 2 -o "$ngx/check-plain.body" -w '%{http_code}' \
+            -H "Content-Type: $ctype" --data-binary 'x' "http://127.0.0.1:$plain_port/wsman" || true)
+        [[ $code == 200 ]] && cmp -s "$ngx/check-plain.body" "$body" \
+            || { "$0" stop "$work" || true; die "nginx did not answer plain-HTTP POST with the body"; }
+        printf 'http://127.0.0.1:%s\n' "$plain_port"
+    fi
     ;;
 stop)
     (( $# >= 2 )) || die "usage: $0 stop WORKDIR"
