@@ -14,6 +14,7 @@ file beside the other integration tests.  Mutating tests use keys of their own p
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import unittest
@@ -395,6 +396,25 @@ class WbemcliBase:
 class WbemcliHttp(WbemcliBase, unittest.TestCase):
     SCHEME = "http"
     TAG = "http"
+
+    def test_roles_limit_what_wbemcli_may_do(self):
+        # A reader reads; an operator also invokes methods; only an admin changes instances.
+        start = D.log_count()
+        for name, role in (("viewer", "reader"), ("runner", "operator")):
+            r = D.cli(["user", "add", name, "--role", role], input="pw-%s\n" % name)
+            self.assertEqual(r.returncode, 0, r.stderr)
+        D.send_signal(signal.SIGHUP)
+        D.wait_for_log(r"reloaded users and certificate", start=start)
+        e1 = {"InstanceID": "E1"}
+        denied = r"^\*\n\* wbemcli: Cim: \(2\) CIM_ERR_ACCESS_DENIED.*\n\*\n$"
+        viewer = dict(user="viewer", password="pw-viewer")
+        runner = dict(user="runner", password="pw-runner")
+        self.assertIn('InstanceID="E1"', self.ok("gi", self.obj("Vsnapd_TestElement", e1, **viewer)))
+        self.assertRegex(self.fails("cm", self.obj("Vsnapd_TestElement", e1, **viewer), "Noop"), denied)
+        self.assertRegex(self.fails("di", self.obj("Vsnapd_TestElement", e1, **viewer)), denied)
+        self.assertRegex(self.ok("cm", self.obj("Vsnapd_TestElement", **runner), "Noop"), r" Noop: 0\n$")
+        self.assertRegex(self.fails("mi", self.obj("Vsnapd_TestElement", e1, **runner), 'Notes="x"'), denied)
+        self.ok("gi", self.obj("Vsnapd_TestElement", e1))   # E1 untouched, still there
 
 
 class WbemcliHttpsNoverify(WbemcliBase, unittest.TestCase):
