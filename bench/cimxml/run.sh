@@ -11,7 +11,8 @@
 #   BENCH_CONNECTIONS     wrk connections (default 32)
 #   BENCH_THREADS         wrk threads (default 2)
 #   BENCH_KEEP_WORKDIR=1  keep the temp dir (logs, state, bodies) even on success
-#   VSNAPD_TESTD          daemon binary (default build/bin/vsnapd-testd, built when missing)
+#   VSNAPD_TESTD          daemon binary (default: vsnapd-testd built Release in BENCH_BUILD_DIR,
+#                         build-bench/, as bench/wsman does)
 #
 # Output: bench/results/cimxml.txt ('#' lines for people, key=value lines for machines), also
 # printed; raw wrk outputs beside it (cimxml.wrk-<server>-<case>.txt). Uses the shared harness in
@@ -28,8 +29,8 @@ BENCH_SECONDS=${BENCH_SECONDS:-10}
 BENCH_WARMUP_SECONDS=${BENCH_WARMUP_SECONDS:-2}
 BENCH_CONNECTIONS=${BENCH_CONNECTIONS:-32}
 BENCH_THREADS=${BENCH_THREADS:-2}
-DEFAULT_TESTD="$ROOT/build/bin/vsnapd-testd"
-VSNAPD_TESTD=${VSNAPD_TESTD:-$DEFAULT_TESTD}
+BUILD=${BENCH_BUILD_DIR:-$ROOT/build-bench}
+VSNAPD_TESTD=${VSNAPD_TESTD:-}
 ELEMENTS=1000
 NAMESPACE=root/vsnapd/test
 HTTP_BENCH="$ROOT/bench/http"
@@ -107,12 +108,16 @@ fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 command -v nginx >/dev/null 2>&1 || [[ -x /usr/sbin/nginx ]] || die "nginx not found after install"
 
-if [[ ! -x $VSNAPD_TESTD ]]; then
-    [[ $VSNAPD_TESTD == "$DEFAULT_TESTD" ]] || die "VSNAPD_TESTD=$VSNAPD_TESTD is not executable"
-    log "building vsnapd-testd (Release, build/)"
-    cmake -S "$ROOT" -B "$ROOT/build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-    cmake --build "$ROOT/build" -j "$(nproc)" --target vsnapd-testd >/dev/null
+# Same build directory as bench/wsman, so one Release build of vsnapd-testd serves both.
+if [[ -z $VSNAPD_TESTD ]]; then
+    if [[ ! -f $BUILD/CMakeCache.txt ]] || ! grep -q '^VSNAPD_BUILD_TESTS:BOOL=ON' "$BUILD/CMakeCache.txt"; then
+        cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DVSNAPD_BUILD_TESTS=ON >/dev/null
+    fi
+    log "building vsnapd-testd (Release) in ${BUILD#"$ROOT"/}"
+    cmake --build "$BUILD" -j2 --target vsnapd-testd >/dev/null
+    VSNAPD_TESTD="$BUILD/bin/vsnapd-testd"
 fi
+[[ -x $VSNAPD_TESTD ]] || die "VSNAPD_TESTD=$VSNAPD_TESTD is not executable"
 
 # ---------------------------------------------------------- start the daemon ---
 # Basic over plain HTTP needs allow_unencrypted; wrk sends the same credentials on every
