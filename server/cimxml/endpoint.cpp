@@ -199,7 +199,14 @@ std::variant<decoded_request, http_failure> decode(pugi::xml_document& doc, std:
     }
   } else {
     auto header_path = cim::object_path::parse(headers.object);
-    if (!header_path || !same_object(*header_path, out.target)) {
+    // Paths whose keys are references arrive with quoting that varies by client; when the
+    // header does not parse, its namespace and class must still lead the same way.
+    const std::string prefix = out.target.ns() + ":" + out.target.class_name();
+    const bool matches = header_path ? same_object(*header_path, out.target)
+                                     : headers.object.size() >= prefix.size() &&
+                                           iequals(std::string_view(headers.object).substr(0, prefix.size()),
+                                                   prefix);
+    if (!matches) {
       return failure(H::header_mismatch, "CIMObject '" + headers.object +
                                              "' does not name the object the body calls on");
     }
@@ -363,6 +370,7 @@ constexpr std::string_view xml_head =
 class response_writer {
  public:
   response_writer(std::string& out, const decoded_request& req) : out_(out), intrinsic_(req.intrinsic) {
+    out_.reserve(4096);  // a typical single-object reply, without regrowing
     out_ += xml_head;
     out_ += "<MESSAGE ID=\"";
     append_escaped(out_, req.message_id);

@@ -1,7 +1,6 @@
 #include "server/cimxml/instance_codec.hpp"
 
 #include "cimom/name.hpp"
-#include "common/xml/escape.hpp"
 
 #include <cstring>
 #include <memory>
@@ -453,16 +452,36 @@ cim::result<cim::instance> parse_instance(std::string_view text) {
 // --- Encoding ------------------------------------------------------------------------------
 
 void append_escaped(std::string& out, std::string_view text) {
-  std::size_t start = 0;
+  // Copies runs of plain characters whole: most values (names, numbers, keys) have nothing to
+  // escape, and enumerations write millions of them.
+  std::size_t run = 0;
+  const auto flush = [&](std::size_t i) {
+    out.append(text.data() + run, i - run);
+    run = i + 1;
+  };
   for (std::size_t i = 0; i < text.size(); ++i) {
     const auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
-      xml::append_escaped(out, text.substr(start, i - start));
-      out += "\xEF\xBF\xBD";  // U+FFFD: XML 1.0 cannot carry C0 controls even as references
-      start = i + 1;
+    if (c > '>') {
+      continue;
+    }
+    switch (c) {
+      case '&': flush(i); out += "&amp;"; break;
+      case '<': flush(i); out += "&lt;"; break;
+      case '>': flush(i); out += "&gt;"; break;
+      case '"': flush(i); out += "&quot;"; break;
+      case '\'': flush(i); out += "&apos;"; break;
+      // CR, LF and TAB as references so that they survive attribute-value normalization.
+      case '\r': flush(i); out += "&#13;"; break;
+      case '\n': flush(i); out += "&#10;"; break;
+      case '\t': flush(i); out += "&#9;"; break;
+      default:
+        if (c < 0x20) {
+          flush(i);
+          out += "\xEF\xBF\xBD";  // U+FFFD: XML 1.0 cannot carry C0 controls even as references
+        }
     }
   }
-  xml::append_escaped(out, text.substr(start));
+  out.append(text.data() + run, text.size() - run);
 }
 
 void append_scalar(std::string& out, const cim::scalar& s) {
