@@ -27,3 +27,11 @@ vsnapd_add_integration_test(test_cimxml_raw)
 vsnapd_add_integration_test(test_wsman_pywinrm)
 vsnapd_add_integration_test(test_wsman_wsl)
 vsnapd_add_integration_test(test_wsman_curl)
+
+# The test guest (scripts/build-test-guest.sh) boots under QEMU/TCG and answers on its serial
+# console; skips only when the guest cannot be built (no network for apt-get download). It runs
+# no vsnapd code, so the sanitizer builds do not repeat its ~20 s of emulation.
+if(VSNAPD_SANITIZE STREQUAL "")
+  vsnapd_add_integration_test(test_guest_boot)
+  set_tests_properties(integration.test_guest_boot PROPERTIES TIMEOUT 300)
+endif()
