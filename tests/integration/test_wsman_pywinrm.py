@@ -245,6 +245,19 @@ class WsmanPywinrm(WinrmCase):
             ids.append((m.group(1), int(m.group(2))))
         self.check_all_elements(ids)
 
+    def test_enumerate_unoptimized_object_and_epr_all_10000(self):
+        pages, items = self.enumerate_all(ws.class_uri(EL), ws.ns_selector(), optimize=False,
+                                          mode="EnumerateObjectAndEPR", max_elements=2500)
+        ids = []
+        for it in items:
+            self.assertEqual(ws.local(it.tag), "Item")
+            obj, ref = it[0], it[1]
+            kind_index = ws.instance_index(obj)
+            _, sels = ws.epr_selectors(ref)
+            self.assertEqual(sels.get("InstanceID"), "%s%d" % kind_index)
+            ids.append(kind_index)
+        self.check_all_elements(ids)
+
     def test_enumerate_object_and_epr_pairs(self):
         for optimize in (True, False):
             with self.subTest(optimize=optimize):
@@ -576,6 +589,12 @@ class WsmanPywinrm(WinrmCase):
         self.assertEqual(len(page.items), 10)
         self.assertEqual(ws.instance_index(page.items[0]), ("E", 0))
         self.send(ws.release_xml(uri, page.context, ws.ns_selector()))
+
+    def test_wrong_password_is_invalid_credentials(self):
+        p = protocol(self.d.url("https"), self.admin, self.passwords[self.admin] + "x")
+        self.addCleanup(close_protocol, p)
+        with self.assertRaises(winrm.exceptions.InvalidCredentialsError):
+            p.send_message(ws.get_xml(EL, "E1"))
 
     def test_transport_error_for_wrong_path(self):
         p = protocol(self.d.url("https", "/no-such-path"), self.admin, self.passwords[self.admin])
