@@ -201,6 +201,12 @@ class WsmanPywinrm(WinrmCase):
         self.assertEqual(ws.local(inst.tag), EL)
         self.check_element(inst, 7)
 
+    def test_get_interop_registered_profile_by_windows_uri(self):
+        root = self.send(ws.envelope(ws.ACT_GET, ws.wmi_uri("CIM_RegisteredProfile", "root/interop"),
+                                     selectors=[("InstanceID", "vsnapd:DSP1044-1.0.0")]))
+        p = ws.props(root.find("s:Body", ws.NS)[0])
+        self.assertEqual((p["RegisteredName"], p["RegisteredVersion"]), ("Virtual System Snapshot", "1.0.0"))
+
     def test_get_subclass_instance(self):
         root = self.send(ws.get_xml(SUB, "S1"))
         p = ws.props(root.find("s:Body", ws.NS)[0])
