@@ -610,6 +610,50 @@ class WsmanPywinrm(WinrmCase):
         self.assertEqual(cm.exception.code, 404)
 
 
+class WsmanPywinrmTransfer(WinrmCase):
+    """Put, Create and Delete as pywinrm sends them (admin), each checked by a Get afterwards."""
+
+    ELEMENTS = 10
+    T_PUT = "http://schemas.xmlsoap.org/ws/2004/09/transfer/Put"
+    T_CREATE = "http://schemas.xmlsoap.org/ws/2004/09/transfer/Create"
+    T_DELETE = "http://schemas.xmlsoap.org/ws/2004/09/transfer/Delete"
+
+    def body(self, props_xml):
+        return '<p:Vsnapd_TestElement xmlns:p="%s">%s</p:Vsnapd_TestElement>' % (ws.class_uri(EL), props_xml)
+
+    def get_props(self, iid):
+        return ws.props(self.send(ws.get_xml(EL, iid)).find("s:Body", ws.NS)[0])
+
+    def test_put_create_delete_round_trip(self):
+        uri = ws.class_uri(EL)
+        # Put: the writable Notes changes, the rest stays as generated.
+        root = self.send(ws.envelope(self.T_PUT, uri, self.body("<p:InstanceID>E5</p:InstanceID><p:Notes>n &amp; m</p:Notes>"),
+                                     selectors=ws.ns_selector({"InstanceID": "E5"})),
+                         expect_action=self.T_PUT + "Response")
+        self.assertEqual(ws.props(root.find("s:Body", ws.NS)[0])["Notes"], "n & m")
+        p = self.get_props("E5")
+        self.assertEqual((p["Notes"], p["Index"], p["Name"]), ("n & m", "5", "element 5 <&>"))
+        # Create: the reply is the new instance's EPR.
+        new = ("<p:InstanceID>N7</p:InstanceID><p:Index>700</p:Index><p:Name>made by pywinrm</p:Name>"
+               "<p:Codes>3</p:Codes><p:Codes>4</p:Codes>")
+        root = self.send(ws.envelope(self.T_CREATE, uri, self.body(new), selectors=ws.ns_selector()),
+                         expect_action=self.T_CREATE + "Response")
+        created = root.find("s:Body/{http://schemas.xmlsoap.org/ws/2004/09/transfer}ResourceCreated", ws.NS)
+        self.assertIsNotNone(created, ET.tostring(root)[:800])
+        _, sels = ws.epr_selectors(created)
+        self.assertEqual(sels["InstanceID"], "N7")
+        p = self.get_props("N7")
+        self.assertEqual((p["Index"], p["Name"], p["Codes"]), ("700", "made by pywinrm", ["3", "4"]))
+        self.assert_fault(ws.envelope(self.T_CREATE, uri, self.body(new), selectors=ws.ns_selector()),
+                          "AlreadyExists")
+        # Delete: gone afterwards, and a second Delete finds nothing.
+        delete = ws.envelope(self.T_DELETE, uri, selectors=ws.ns_selector({"InstanceID": "N7"}))
+        self.send(delete, expect_action=self.T_DELETE + "Response")
+        self.assert_fault(ws.get_xml(EL, "N7"), "DestinationUnreachable")
+        self.assert_fault(ws.envelope(self.T_DELETE, uri, selectors=ws.ns_selector({"InstanceID": "N7"})),
+                          "DestinationUnreachable")
+
+
 class WsmanPywinrmRoles(WinrmCase):
     """reader: Get/Enumerate only; operator: also Invoke; admin: everything."""
 
