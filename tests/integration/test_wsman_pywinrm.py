@@ -201,6 +201,12 @@ class WsmanPywinrm(WinrmCase):
         self.assertEqual(ws.local(inst.tag), EL)
         self.check_element(inst, 7)
 
+    def test_get_interop_registered_profile_by_windows_uri(self):
+        root = self.send(ws.envelope(ws.ACT_GET, ws.wmi_uri("CIM_RegisteredProfile", "root/interop"),
+                                     selectors=[("InstanceID", "vsnapd:DSP1044-1.0.0")]))
+        p = ws.props(root.find("s:Body", ws.NS)[0])
+        self.assertEqual((p["RegisteredName"], p["RegisteredVersion"]), ("Virtual System Snapshot", "1.0.0"))
+
     def test_get_subclass_instance(self):
         root = self.send(ws.get_xml(SUB, "S1"))
         p = ws.props(root.find("s:Body", ws.NS)[0])
@@ -243,6 +249,19 @@ class WsmanPywinrm(WinrmCase):
             self.assertTrue(m, sels)
             self.assertEqual(sels.get("__cimnamespace", ws.TEST_NS), ws.TEST_NS)
             ids.append((m.group(1), int(m.group(2))))
+        self.check_all_elements(ids)
+
+    def test_enumerate_unoptimized_object_and_epr_all_10000(self):
+        pages, items = self.enumerate_all(ws.class_uri(EL), ws.ns_selector(), optimize=False,
+                                          mode="EnumerateObjectAndEPR", max_elements=2500)
+        ids = []
+        for it in items:
+            self.assertEqual(ws.local(it.tag), "Item")
+            obj, ref = it[0], it[1]
+            kind_index = ws.instance_index(obj)
+            _, sels = ws.epr_selectors(ref)
+            self.assertEqual(sels.get("InstanceID"), "%s%d" % kind_index)
+            ids.append(kind_index)
         self.check_all_elements(ids)
 
     def test_enumerate_object_and_epr_pairs(self):
@@ -577,12 +596,62 @@ class WsmanPywinrm(WinrmCase):
         self.assertEqual(ws.instance_index(page.items[0]), ("E", 0))
         self.send(ws.release_xml(uri, page.context, ws.ns_selector()))
 
+    def test_wrong_password_is_invalid_credentials(self):
+        p = protocol(self.d.url("https"), self.admin, self.passwords[self.admin] + "x")
+        self.addCleanup(close_protocol, p)
+        with self.assertRaises(winrm.exceptions.InvalidCredentialsError):
+            p.send_message(ws.get_xml(EL, "E1"))
+
     def test_transport_error_for_wrong_path(self):
         p = protocol(self.d.url("https", "/no-such-path"), self.admin, self.passwords[self.admin])
         self.addCleanup(close_protocol, p)
         with self.assertRaises(winrm.exceptions.WinRMTransportError) as cm:
             p.send_message(ws.get_xml(EL, "E1"))
         self.assertEqual(cm.exception.code, 404)
+
+
+class WsmanPywinrmTransfer(WinrmCase):
+    """Put, Create and Delete as pywinrm sends them (admin), each checked by a Get afterwards."""
+
+    ELEMENTS = 10
+    T_PUT = "http://schemas.xmlsoap.org/ws/2004/09/transfer/Put"
+    T_CREATE = "http://schemas.xmlsoap.org/ws/2004/09/transfer/Create"
+    T_DELETE = "http://schemas.xmlsoap.org/ws/2004/09/transfer/Delete"
+
+    def body(self, props_xml):
+        return '<p:Vsnapd_TestElement xmlns:p="%s">%s</p:Vsnapd_TestElement>' % (ws.class_uri(EL), props_xml)
+
+    def get_props(self, iid):
+        return ws.props(self.send(ws.get_xml(EL, iid)).find("s:Body", ws.NS)[0])
+
+    def test_put_create_delete_round_trip(self):
+        uri = ws.class_uri(EL)
+        # Put: the writable Notes changes, the rest stays as generated.
+        root = self.send(ws.envelope(self.T_PUT, uri, self.body("<p:InstanceID>E5</p:InstanceID><p:Notes>n &amp; m</p:Notes>"),
+                                     selectors=ws.ns_selector({"InstanceID": "E5"})),
+                         expect_action=self.T_PUT + "Response")
+        self.assertEqual(ws.props(root.find("s:Body", ws.NS)[0])["Notes"], "n & m")
+        p = self.get_props("E5")
+        self.assertEqual((p["Notes"], p["Index"], p["Name"]), ("n & m", "5", "element 5 <&>"))
+        # Create: the reply is the new instance's EPR.
+        new = ("<p:InstanceID>N7</p:InstanceID><p:Index>700</p:Index><p:Name>made by pywinrm</p:Name>"
+               "<p:Codes>3</p:Codes><p:Codes>4</p:Codes>")
+        root = self.send(ws.envelope(self.T_CREATE, uri, self.body(new), selectors=ws.ns_selector()),
+                         expect_action=self.T_CREATE + "Response")
+        created = root.find("s:Body/{http://schemas.xmlsoap.org/ws/2004/09/transfer}ResourceCreated", ws.NS)
+        self.assertIsNotNone(created, ET.tostring(root)[:800])
+        _, sels = ws.epr_selectors(created)
+        self.assertEqual(sels["InstanceID"], "N7")
+        p = self.get_props("N7")
+        self.assertEqual((p["Index"], p["Name"], p["Codes"]), ("700", "made by pywinrm", ["3", "4"]))
+        self.assert_fault(ws.envelope(self.T_CREATE, uri, self.body(new), selectors=ws.ns_selector()),
+                          "AlreadyExists")
+        # Delete: gone afterwards, and a second Delete finds nothing.
+        delete = ws.envelope(self.T_DELETE, uri, selectors=ws.ns_selector({"InstanceID": "N7"}))
+        self.send(delete, expect_action=self.T_DELETE + "Response")
+        self.assert_fault(ws.get_xml(EL, "N7"), "DestinationUnreachable")
+        self.assert_fault(ws.envelope(self.T_DELETE, uri, selectors=ws.ns_selector({"InstanceID": "N7"})),
+                          "DestinationUnreachable")
 
 
 class WsmanPywinrmRoles(WinrmCase):
