@@ -274,6 +274,7 @@ DAEMON_PID=""
 # ---------------------------------------------------------------- report ---
 get() { printf '%s' "${R[$1]:-NA}"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "NA" || b == "NA" || b + 0 == 0) print "NA"; else printf "%.3f", a / b }'; }
+per_core() { awk -v u="$1" 'BEGIN { if (u == "NA" || u + 0 == 0) print "NA"; else printf "%.0f", 1e6 / u }'; }
 verdict() { awk -v v="$1" -v t="$2" 'BEGIN { if (v == "NA") print "NA"; else print (v + 0 >= t + 0) ? "PASS" : "MISS" }'; }
 STATUS=OK; (( ${#PROBLEMS[@]} == 0 )) || STATUS=FAIL
 mkdir -p "$RESULTS_DIR"
@@ -288,6 +289,9 @@ mkdir -p "$RESULTS_DIR"
             "$(get vsnapd_${c}_cpu_us_per_req)"
     done
     echo "#   vsnapd_cpu_us: daemon CPU (user+system) per response over the measured run; load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
+    for c in ei_http ei_https; do
+        echo "#   $c: one dedicated core would serve $(per_core "$(get vsnapd_${c}_cpu_us_per_req)") responses/s at that CPU cost"
+    done
     for c in gi_http gi_https; do
         echo "#   GetInstance $c ratio >= $TARGET_GI_RATIO: $(verdict "$(ratio "$(get vsnapd_${c}_rps)" "$(get nginx_${c}_rps)")" "$TARGET_GI_RATIO")"
     done
@@ -312,6 +316,7 @@ mkdir -p "$RESULTS_DIR"
         done
         echo "vsnapd_${c}_cpu_us_per_req=$(get vsnapd_${c}_cpu_us_per_req)"
         echo "vsnapd_${c}_cpu_cores=$(get vsnapd_${c}_cpu_cores)"
+        echo "vsnapd_${c}_per_core_rps=$(per_core "$(get vsnapd_${c}_cpu_us_per_req)")"
         echo "ratio_${c}=$(ratio "$(get vsnapd_${c}_rps)" "$(get nginx_${c}_rps)")"
     done
     for c in gi_http gi_https; do
