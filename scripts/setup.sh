@@ -23,6 +23,7 @@ test_pkgs=(
   curl openssl ca-certificates
   qemu-utils            # qemu-img: interoperability oracle for the qcow2 engine
   qemu-system-x86       # savevm/loadvm: VM state in qcow2 internal snapshots (TCG)
+  cpio xz-utils         # scripts/build-test-guest.sh: initramfs archive, kernel payload
   # schema.pywbem needs only python3: Debian 12 has no python3-pywbem, so the test uses
   # tests/tools/dsp0004_mof.py and adds pywbem's MOFCompiler only where it is installed.
 )

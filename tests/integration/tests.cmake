@@ -19,6 +19,15 @@ vsnapd_add_integration_test(test_tls)
 vsnapd_add_integration_test(test_wsl)
 # vsnapd-img against qemu-img/qemu-io (real qcow2 files; needs qemu-utils).
 vsnapd_add_integration_test(test_vsnapd_img)
+
+# The test guest (scripts/build-test-guest.sh) boots under QEMU/TCG and answers on its serial
+# console; skips only when the guest cannot be built (no network for apt-get download). It runs
+# no vsnapd code, so the sanitizer builds do not repeat its ~20 s of emulation.
+if(VSNAPD_SANITIZE STREQUAL "")
+  vsnapd_add_integration_test(test_guest_boot)
+  set_tests_properties(integration.test_guest_boot PROPERTIES TIMEOUT 300)
+endif()
+
 # WS-Man real clients against vsnapd-testd (issue 4): python3-winrm, wsl, curl.
 vsnapd_add_integration_test(test_wsman_pywinrm)
 vsnapd_add_integration_test(test_wsman_wsl)
