@@ -270,10 +270,14 @@ boost::asio::awaitable<http_response> router::handle(http_request&& req,
         boost::asio::use_awaitable);
     co_return cimxml_response(req, std::move(r));
   }
+  const wsman::transport transport = conn.encrypted ? wsman::transport::https : wsman::transport::http;
+  if (parsed.is_identify() || std::holds_alternative<soap::envelope_error>(parsed.envelope)) {
+    // Identify and envelope faults touch no provider: answer here, without a thread hop.
+    co_return soap_response(req, wsman_.dispatch(parsed, transport));
+  }
   // The WS-Man operations call providers: run them on the blocking pool (cimom/provider.hpp),
   // then resume here on the session's strand. The reply body is moved, never copied.
   const wsman::caller who_called{who.user, who.user_role};
-  const wsman::transport transport = conn.encrypted ? wsman::transport::https : wsman::transport::http;
   wsman::reply r = co_await boost::asio::co_spawn(
       blocking_,
       [this, &parsed, transport, &who_called]() -> boost::asio::awaitable<wsman::reply> {

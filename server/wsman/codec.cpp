@@ -1,14 +1,14 @@
 #include "server/wsman/codec.hpp"
 
+#include <cstdio>
+#include <map>
+
 #include "cimom/name.hpp"
 #include "common/text.hpp"
 #include "common/xml/escape.hpp"
 #include "common/xml/qname.hpp"
 #include "server/soap/duration.hpp"
 #include "server/soap/namespaces.hpp"
-
-#include <cstdio>
-#include <map>
 
 namespace vsnapd::server::wsman {
 namespace {
@@ -217,7 +217,8 @@ cim::result<cim::scalar> parse_datetime_element(pugi::xml_node e) {
         return bad(cim::errc::invalid_parameter,
                    "'" + std::string(v) + "' is not an xs:duration (element " + e.name() + ")");
       }
-      return cim::scalar(cim::datetime::from_interval_micros(static_cast<std::uint64_t>(d->count())));
+      return cim::scalar(
+          cim::datetime::from_interval_micros(static_cast<std::uint64_t>(d->count())));
     } else if (form == "CIM_DateTime") {
       text = std::string(v);
     } else if (form == "Date") {
@@ -225,11 +226,11 @@ cim::result<cim::scalar> parse_datetime_element(pugi::xml_node e) {
       if (v.size() < 10) {
         return bad(cim::errc::invalid_parameter, "'" + std::string(v) + "' is not an xs:date");
       }
-      text = std::string(v.substr(0, 4)) + std::string(v.substr(5, 2)) + std::string(v.substr(8, 2)) +
-             "******.******+000";
+      text = std::string(v.substr(0, 4)) + std::string(v.substr(5, 2)) +
+             std::string(v.substr(8, 2)) + "******.******+000";
     } else {
-      return bad(cim::errc::invalid_parameter,
-                 "unexpected element '" + std::string(child.name()) + "' in datetime value " + e.name());
+      return bad(cim::errc::invalid_parameter, "unexpected element '" + std::string(child.name()) +
+                                                   "' in datetime value " + e.name());
     }
   }
   auto d = cim::datetime::parse(text);
@@ -251,8 +252,9 @@ cim::result<cim::scalar> parse_embedded(pugi::xml_node e, std::string_view decla
     }
     // Escaped or CDATA CIM-XML <INSTANCE>, as pywbem-derived and Windows clients send it.
     if (!ctx.parse_cimxml_instance) {
-      return bad(cim::errc::not_supported,
-                 std::string("embedded CIM-XML instances are not supported (element ") + e.name() + ")");
+      return bad(
+          cim::errc::not_supported,
+          std::string("embedded CIM-XML instances are not supported (element ") + e.name() + ")");
     }
     auto inst = ctx.parse_cimxml_instance(trim(text));
     if (!inst) {
@@ -277,8 +279,8 @@ cim::result<cim::scalar> parse_embedded(pugi::xml_node e, std::string_view decla
   }
   const cim::class_decl* cls = ctx.repo->find_class(ctx.ns, class_name);
   if (cls == nullptr) {
-    return bad(cim::errc::invalid_parameter, "embedded instance of unknown class '" + class_name +
-                                                 "' in element " + e.name());
+    return bad(cim::errc::invalid_parameter,
+               "embedded instance of unknown class '" + class_name + "' in element " + e.name());
   }
   auto inst = parse_instance(props, *cls, ctx);
   if (!inst) {
@@ -290,8 +292,8 @@ cim::result<cim::scalar> parse_embedded(pugi::xml_node e, std::string_view decla
 // One element of `type`; errc::ok as the error code means "this element is NULL".
 cim::result<cim::scalar> parse_element(pugi::xml_node e, cim::cim_type type,
                                        std::string_view embedded_class, const read_context& ctx) {
-  if (auto nil = xml::attribute(e, xsi_ns, "nil"); nil && (std::string_view(nil.value()) == "true" ||
-                                                           std::string_view(nil.value()) == "1")) {
+  if (auto nil = xml::attribute(e, xsi_ns, "nil");
+      nil && (std::string_view(nil.value()) == "true" || std::string_view(nil.value()) == "1")) {
     return bad(cim::errc::ok, "");
   }
   switch (type) {
@@ -419,9 +421,9 @@ void append_epr(std::string& out, const cim::object_path& path, const write_cont
   out += "</wsa:EndpointReference>";
 }
 
-cim::result<cim::value> parse_value(const std::vector<pugi::xml_node>& elements,
-                                    cim::cim_type type, bool is_array,
-                                    std::string_view embedded_class, const read_context& ctx) {
+cim::result<cim::value> parse_value(const std::vector<pugi::xml_node>& elements, cim::cim_type type,
+                                    bool is_array, std::string_view embedded_class,
+                                    const read_context& ctx) {
   const cim::cim_type element_type =
       type == cim::cim_type::string && !embedded_class.empty() ? cim::cim_type::object : type;
   if (!is_array) {
@@ -448,8 +450,9 @@ cim::result<cim::value> parse_value(const std::vector<pugi::xml_node>& elements,
         if (elements.size() == 1) {
           return cim::value::null(element_type, true);  // a nil array
         }
-        return bad(cim::errc::invalid_parameter,
-                   "array " + std::string(e.name()) + " has a NULL element, which CIM does not allow");
+        return bad(
+            cim::errc::invalid_parameter,
+            "array " + std::string(e.name()) + " has a NULL element, which CIM does not allow");
       }
       return s.error();
     }
@@ -498,7 +501,8 @@ cim::result<cim::object_path> parse_epr(pugi::xml_node node, const read_context&
   }
   const pugi::xml_node params = xml::child(node, ns::addressing, "ReferenceParameters");
   // Older clients put ResourceURI and SelectorSet in wsa:ReferenceProperties.
-  const pugi::xml_node holder = params ? params : xml::child(node, ns::addressing, "ReferenceProperties");
+  const pugi::xml_node holder =
+      params ? params : xml::child(node, ns::addressing, "ReferenceProperties");
   if (!holder) {
     return bad(cim::errc::invalid_parameter,
                std::string("element ") + node.name() + " is not an endpoint reference");
@@ -521,7 +525,8 @@ cim::result<cim::object_path> parse_epr(pugi::xml_node node, const read_context&
       if (!ref) {
         return ref.error();
       }
-      keys.emplace_back(name, cim::value(cim::scalar(std::make_shared<const cim::object_path>(std::move(*ref)))));
+      keys.emplace_back(
+          name, cim::value(cim::scalar(std::make_shared<const cim::object_path>(std::move(*ref)))));
     } else {
       keys.emplace_back(name, cim::value(cim::scalar(element_text(s))));
     }

@@ -18,18 +18,17 @@
 //
 // Format code only (STYLE rule 5): no object manager, no I/O. Thread-safe (no state).
 
+#include <functional>
+#include <pugixml.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
 #include "cimom/class_repository.hpp"
 #include "cimom/error.hpp"
 #include "cimom/instance.hpp"
 #include "cimom/object_path.hpp"
 #include "server/wsman/resource_uri.hpp"
-
-#include <pugixml.hpp>
-
-#include <functional>
-#include <string>
-#include <vector>
-#include <string_view>
 
 namespace vsnapd::server::wsman {
 
@@ -40,7 +39,7 @@ std::string_view envelope_namespaces();
 /// How to write URIs and which namespace a path without one lives in.
 struct write_context {
   uri_style style = uri_style::dmtf;
-  std::string_view ns;  ///< the operation's namespace
+  std::string_view ns;                          ///< the operation's namespace
   const cim::class_repository* repo = nullptr;  ///< for property types of embedded instances
 };
 

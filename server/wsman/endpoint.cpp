@@ -1,5 +1,11 @@
 #include "server/wsman/endpoint.hpp"
 
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <map>
+#include <random>
+
 #include "cimom/name.hpp"
 #include "cimom/object_manager.hpp"
 #include "cimom/query/query.hpp"
@@ -13,12 +19,6 @@
 #include "server/wsman/codec.hpp"
 #include "server/wsman/resource_uri.hpp"
 
-#include <algorithm>
-#include <charconv>
-#include <cstdio>
-#include <map>
-#include <random>
-
 namespace vsnapd::server::wsman {
 namespace {
 
@@ -26,9 +26,11 @@ using soap::fault;
 using soap::fault_code;
 using soap::fault_detail;
 
-constexpr std::string_view profile_prefix = "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/";
+constexpr std::string_view profile_prefix =
+    "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/";
 constexpr std::string_view transfer_action = "http://schemas.xmlsoap.org/ws/2004/09/transfer/";
-constexpr std::string_view enumeration_action = "http://schemas.xmlsoap.org/ws/2004/09/enumeration/";
+constexpr std::string_view enumeration_action =
+    "http://schemas.xmlsoap.org/ws/2004/09/enumeration/";
 constexpr std::string_view eventing_action = "http://schemas.xmlsoap.org/ws/2004/08/eventing/";
 
 // Filter dialects (DSP0226 section 8.3, DSP0227 section 7), compared case-insensitively.
@@ -106,7 +108,16 @@ fault make_fault(fault_code code, std::string reason, std::optional<fault_detail
 
 /// What an action is, for authorization and routing.
 enum class operation : std::uint8_t {
-  get, put, create, del, enumerate, pull, release, renew, get_status, invoke
+  get,
+  put,
+  create,
+  del,
+  enumerate,
+  pull,
+  release,
+  renew,
+  get_status,
+  invoke
 };
 
 bool allowed(role r, operation op) {
@@ -131,19 +142,37 @@ bool allowed(role r, operation op) {
 std::optional<operation> classify(std::string_view action) {
   if (action.substr(0, transfer_action.size()) == transfer_action) {
     const std::string_view verb = action.substr(transfer_action.size());
-    if (verb == "Get") return operation::get;
-    if (verb == "Put") return operation::put;
-    if (verb == "Create") return operation::create;
-    if (verb == "Delete") return operation::del;
+    if (verb == "Get") {
+      return operation::get;
+    }
+    if (verb == "Put") {
+      return operation::put;
+    }
+    if (verb == "Create") {
+      return operation::create;
+    }
+    if (verb == "Delete") {
+      return operation::del;
+    }
     return std::nullopt;
   }
   if (action.substr(0, enumeration_action.size()) == enumeration_action) {
     const std::string_view verb = action.substr(enumeration_action.size());
-    if (verb == "Enumerate") return operation::enumerate;
-    if (verb == "Pull") return operation::pull;
-    if (verb == "Release") return operation::release;
-    if (verb == "Renew") return operation::renew;
-    if (verb == "GetStatus") return operation::get_status;
+    if (verb == "Enumerate") {
+      return operation::enumerate;
+    }
+    if (verb == "Pull") {
+      return operation::pull;
+    }
+    if (verb == "Release") {
+      return operation::release;
+    }
+    if (verb == "Renew") {
+      return operation::renew;
+    }
+    if (verb == "GetStatus") {
+      return operation::get_status;
+    }
     return std::nullopt;
   }
   if (action.substr(0, eventing_action.size()) == eventing_action) {
@@ -291,8 +320,9 @@ boost::system::result<std::vector<selector>, fault> read_selectors(pugi::xml_nod
                               ref.error().description + ".",
                           fault_detail::invalid_value);
       }
-      out.push_back({std::move(name),
-                     cim::value(cim::scalar(std::make_shared<const cim::object_path>(std::move(*ref))))});
+      out.push_back(
+          {std::move(name),
+           cim::value(cim::scalar(std::make_shared<const cim::object_path>(std::move(*ref))))});
     } else {
       out.push_back({std::move(name), cim::value(cim::scalar(element_text(s)))});
     }
@@ -311,10 +341,12 @@ std::optional<std::string_view> namespace_selector(pugi::xml_node set) {
 }
 
 std::string_view trim_view(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\n' || s.front() == '\t' || s.front() == '\r')) {
+  while (!s.empty() &&
+         (s.front() == ' ' || s.front() == '\n' || s.front() == '\t' || s.front() == '\r')) {
     s.remove_prefix(1);
   }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\n' || s.back() == '\t' || s.back() == '\r')) {
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\n' || s.back() == '\t' || s.back() == '\r')) {
     s.remove_suffix(1);
   }
   return s;
@@ -337,10 +369,12 @@ struct fragment {
   bool text_only = false;
 };
 
-boost::system::result<fragment, fault> read_fragment(pugi::xml_node header, const cim::class_decl& cls) {
+boost::system::result<fragment, fault> read_fragment(pugi::xml_node header,
+                                                     const cim::class_decl& cls) {
   std::string_view expr = xml::trimmed_text(header);
-  if (auto d = header.attribute("Dialect"); d && !iequals(d.value(), "http://www.w3.org/TR/1999/REC-xpath-19991116") &&
-                                          !iequals(d.value(), "http://schemas.dmtf.org/wbem/wsman/1/wsman/XPath")) {
+  if (auto d = header.attribute("Dialect");
+      d && !iequals(d.value(), "http://www.w3.org/TR/1999/REC-xpath-19991116") &&
+      !iequals(d.value(), "http://schemas.dmtf.org/wbem/wsman/1/wsman/XPath")) {
     return make_fault(fault_code::unsupported_feature,
                       "The fragment dialect '" + std::string(d.value()) + "' is not supported.",
                       fault_detail::fragment_level_access);
@@ -351,7 +385,8 @@ boost::system::result<fragment, fault> read_fragment(pugi::xml_node header, cons
     f.text_only = true;
     expr.remove_suffix(text_step.size());
   }
-  std::string_view step = expr.substr(expr.rfind('/') == std::string_view::npos ? 0 : expr.rfind('/') + 1);
+  std::string_view step =
+      expr.substr(expr.rfind('/') == std::string_view::npos ? 0 : expr.rfind('/') + 1);
   step = xml::local_name(step);
   if (step.empty() || step.find_first_of("[]()@*") != std::string_view::npos) {
     return make_fault(fault_code::unsupported_feature,
@@ -362,8 +397,8 @@ boost::system::result<fragment, fault> read_fragment(pugi::xml_node header, cons
   const cim::property_decl* p = cls.property(step);
   if (p == nullptr) {
     return make_fault(fault_code::invalid_parameter,
-                      "The fragment names '" + std::string(step) + "', which is not a property of " +
-                          cls.name + ".",
+                      "The fragment names '" + std::string(step) +
+                          "', which is not a property of " + cls.name + ".",
                       fault_detail::invalid_value);
   }
   f.property = p->name;
@@ -430,24 +465,6 @@ reply endpoint::fault_reply(const soap::fault& f) const {
   return {soap::render(f, std::nullopt, message_id(), opts_.machine), true};
 }
 
-// Per-request state shared by the handlers.
-struct endpoint::request_state {
-  const endpoint& ep;
-  const soap::envelope& env;
-  const caller& who;
-  clock::time_point start;
-  std::optional<clock::time_point> deadline;  ///< from wsman:OperationTimeout
-  std::size_t reply_limit;                    ///< MaxEnvelopeSize of the reply
-
-  read_context reader(std::string_view ns) const {
-    return read_context{&ep.om_->repository(), ns, ep.opts_.parse_cimxml_instance};
-  }
-  cim::operation_context op(std::string_view ns) const {
-    return cim::operation_context{std::string(ns), std::string(who.user)};
-  }
-  bool timed_out() const { return deadline && ep.now_() >= *deadline; }
-};
-
 namespace {
 
 fault timeout_fault() {
@@ -456,56 +473,35 @@ fault timeout_fault() {
                     fault_detail::operation_timeout);
 }
 
-// A Reply with one of these turns into a fault reply.
-using outcome = boost::system::result<std::string, fault>;
-
 }  // namespace
 
-reply endpoint::handle(const soap::envelope& env, const caller& who) const {
-  const clock::time_point start = now_();
-  request_state rs{*this, env, who, start, std::nullopt,
-                   env.max_envelope_size != 0 ? env.max_envelope_size : opts_.max_envelope_size};
-  if (env.operation_timeout) {
-    rs.deadline = start + std::chrono::duration_cast<clock::duration>(*env.operation_timeout);
-  }
-  auto fail = [&](const fault& f) {
-    return reply{soap::render(f, env.message_id, message_id(), opts_.machine), true};
-  };
+// Per-request state and the handlers of each operation.
+struct endpoint::request_state {
+  const endpoint& ep;
+  const soap::envelope& env;
+  const caller& who;
+  operation op;
+  const cim::class_repository& repo;
+  std::optional<std::string_view> cimns;  ///< the __cimnamespace selector
+  clock::time_point start;
+  std::optional<clock::time_point> deadline;  ///< from wsman:OperationTimeout
+  std::size_t reply_limit;                    ///< MaxEnvelopeSize of the reply
+  std::string wsen_ns = std::string(" xmlns:wsen=\"") + std::string(ns::enumeration) + "\"";
 
-  const std::optional<operation> op = classify(env.action);
-  if (!op || om_ == nullptr) {
-    return fail(make_fault(fault_code::action_not_supported,
-                           "The action '" + std::string(env.action) + "' is not supported by this service."));
+  read_context reader(std::string_view ns) const {
+    return read_context{&repo, ns, ep.opts_.parse_cimxml_instance};
   }
-  if (!allowed(who.user_role, *op)) {
-    return fail(make_fault(fault_code::access_denied,
-                           "The user '" + std::string(who.user) + "' (role " +
-                               std::string(to_string(who.user_role)) + ") may not perform '" +
-                               std::string(env.action) + "'."));
+  cim::operation_context context(std::string_view ns) const {
+    return cim::operation_context{std::string(ns), std::string(who.user)};
   }
-  // DSP0226 R6.4-? : an option marked MustComply that we do not implement must be refused.
-  for (pugi::xml_node o = xml::first_element(env.option_set); o; o = o.next_sibling()) {
-    if (!xml::is(o, ns::wsman, "Option")) {
-      continue;
-    }
-    const std::string_view must = o.attribute("MustComply").value();
-    if (must == "true" || must == "1") {
-      return fail(make_fault(fault_code::invalid_options,
-                             "The option '" + std::string(o.attribute("Name").value()) +
-                                 "' is marked MustComply but is not supported."));
-    }
-  }
-  if (rs.timed_out()) {
-    return fail(timeout_fault());
-  }
+  bool timed_out() const { return deadline && ep.now_() >= *deadline; }
 
-  const cim::class_repository& repo = om_->repository();
-  const auto cimns = namespace_selector(env.selector_set);
-
-  // --- helpers over the resolved resource ------------------------------------------------
-  auto resolve_resource = [&]() { return resolve(repo, env.resource_uri, cimns); };
-  auto path_from_selectors = [&](const resource& r) -> boost::system::result<cim::object_path, fault> {
-    auto sels = read_selectors(env.selector_set, rs.reader(r.ns));
+  reply fail(const fault& f) const {
+    return reply{soap::render(f, env.message_id, ep.message_id(), ep.opts_.machine), true};
+  }
+  auto resolve_resource() const { return resolve(repo, env.resource_uri, cimns); }
+  boost::system::result<cim::object_path, fault> path_from_selectors(const resource& r) const {
+    auto sels = read_selectors(env.selector_set, reader(r.ns));
     if (!sels) {
       return sels.error();
     }
@@ -532,7 +528,8 @@ reply endpoint::handle(const soap::envelope& env, const caller& who) const {
     if (given == 0) {
       return make_fault(fault_code::invalid_selectors,
                         "No selectors were given; " + r.cls->name + " has " +
-                            std::to_string(keys.size()) + " key(s), so they do not identify one instance.",
+                            std::to_string(keys.size()) +
+                            " key(s), so they do not identify one instance.",
                         fault_detail::ambiguous_selectors);
     }
     if (given < keys.size()) {
@@ -543,13 +540,14 @@ reply endpoint::handle(const soap::envelope& env, const caller& who) const {
           missing += k->name;
         }
       }
-      return make_fault(fault_code::invalid_selectors,
-                        "The selectors do not give the key(s) " + missing + " of " + r.cls->name + ".",
-                        fault_detail::insufficient_selectors);
+      return make_fault(
+          fault_code::invalid_selectors,
+          "The selectors do not give the key(s) " + missing + " of " + r.cls->name + ".",
+          fault_detail::insufficient_selectors);
     }
     return path;
-  };
-  auto need_class = [&](const resource& r) -> std::optional<fault> {
+  }
+  std::optional<fault> need_class(const resource& r) const {
     if (r.what == resource::kind::one_class) {
       return std::nullopt;
     }
@@ -557,24 +555,22 @@ reply endpoint::handle(const soap::envelope& env, const caller& who) const {
                       "The resource URI '" + std::string(env.resource_uri) +
                           "' does not name one class; this action needs one.",
                       fault_detail::invalid_resource_uri);
-  };
-  auto finish = [&](reply_writer& w) -> reply {
+  }
+  reply finish(reply_writer& w) const {
     std::string body = w.finish();
-    if (body.size() > rs.reply_limit) {
+    if (body.size() > reply_limit) {
       return fail(make_fault(fault_code::encoding_limit,
                              "The reply of " + std::to_string(body.size()) +
                                  " bytes exceeds the MaxEnvelopeSize of " +
-                                 std::to_string(rs.reply_limit) + " bytes.",
+                                 std::to_string(reply_limit) + " bytes.",
                              fault_detail::max_envelope_size));
     }
     return reply{std::move(body), false};
-  };
-
-  // --- enumeration output -----------------------------------------------------------------
-  // Renders the next items of `ctx` into `out`; @return true when the enumeration is finished.
-  auto fill = [&](enumeration_context& ctx, std::uint64_t max_elements, std::size_t max_chars,
-                  std::optional<clock::time_point> deadline,
-                  std::string& out) -> boost::system::result<bool, fault> {
+  }
+  boost::system::result<bool, fault> fill(enumeration_context& ctx, std::uint64_t max_elements,
+                                          std::size_t max_chars,
+                                          std::optional<clock::time_point> deadline_at,
+                                          std::string& out) const {
     write_context wc{static_cast<uri_style>(ctx.style), ctx.ns, &repo};
     std::string item;
     std::uint64_t count = 0;
@@ -583,12 +579,12 @@ reply endpoint::handle(const soap::envelope& env, const caller& who) const {
         if (ctx.cursor_done) {
           break;
         }
-        if (count > 0 && deadline && now_() >= *deadline) {
+        if (count > 0 && deadline_at && ep.now_() >= *deadline_at) {
           break;  // MaxTime / OperationTimeout: send what we have
         }
         std::vector<cim::named_instance> batch;
-        auto more = ctx.cursor->next(batch, static_cast<std::size_t>(
-                                                std::min<std::uint64_t>(cursor_batch, max_elements - count)));
+        auto more = ctx.cursor->next(batch, static_cast<std::size_t>(std::min<std::uint64_t>(
+                                                cursor_batch, max_elements - count)));
         if (!more) {
           return soap::from_cim(more.error());
         }
@@ -617,8 +613,8 @@ reply endpoint::handle(const soap::envelope& env, const caller& who) const {
         if (count == 0) {
           return make_fault(fault_code::encoding_limit,
                             "The next item (" + std::to_string(item.size()) +
-                                " bytes) does not fit the reply limit of " + std::to_string(max_chars) +
-                                " characters.",
+                                " bytes) does not fit the reply limit of " +
+                                std::to_string(max_chars) + " characters.",
                             fault_detail::max_envelope_size);
         }
         break;  // the item stays pending for the next Pull
@@ -628,13 +624,14 @@ reply endpoint::handle(const soap::envelope& env, const caller& who) const {
       ++count;
       ++ctx.sent;
     }
-    if (count == 0 && !(ctx.cursor_done && ctx.pending.empty()) && deadline && now_() >= *deadline) {
+    if (count == 0 && !(ctx.cursor_done && ctx.pending.empty()) && deadline_at &&
+        ep.now_() >= *deadline_at) {
       return timeout_fault();
     }
     return ctx.cursor_done && ctx.pending.empty();
-  };
-
-  auto parse_expires = [&](pugi::xml_node body) -> boost::system::result<std::optional<clock::time_point>, fault> {
+  }
+  boost::system::result<std::optional<clock::time_point>, fault> parse_expires(
+      pugi::xml_node body) const {
     const pugi::xml_node e = xml::child(body, ns::enumeration, "Expires");
     if (!e) {
       return std::optional<clock::time_point>{};
@@ -645,692 +642,769 @@ reply endpoint::handle(const soap::envelope& env, const caller& who) const {
                         "wsen:Expires '" + std::string(xml::trimmed_text(e)) +
                             "' is not a positive xs:duration (absolute times are not supported).");
     }
-    return std::optional<clock::time_point>(now_() + std::chrono::duration_cast<clock::duration>(*d));
-  };
-  auto append_expires = [&](std::string& out, clock::time_point at) {
+    return std::optional<clock::time_point>(ep.now_() +
+                                            std::chrono::duration_cast<clock::duration>(*d));
+  }
+  void append_expires(std::string& out, clock::time_point at) const {
     out += "<wsen:Expires>";
-    const auto left = std::chrono::duration_cast<std::chrono::microseconds>(at - now_());
+    const auto left = std::chrono::duration_cast<std::chrono::microseconds>(at - ep.now_());
     soap::append_duration(out, static_cast<std::uint64_t>(std::max<std::int64_t>(0, left.count())));
     out += "</wsen:Expires>";
-  };
-  auto context_of = [&](pugi::xml_node body) { return xml::trimmed_text(xml::child(body, ns::enumeration, "EnumerationContext")); };
-  auto invalid_context = [&](std::string_view id) {
+  }
+  static std::string_view context_of(pugi::xml_node body) {
+    return xml::trimmed_text(xml::child(body, ns::enumeration, "EnumerationContext"));
+  }
+  fault invalid_context(std::string_view id) const {
     return make_fault(fault_code::invalid_enumeration_context,
                       "The enumeration context '" + std::string(id) +
                           "' is unknown, expired, released or finished.");
-  };
-  const std::string wsen_ns = std::string(" xmlns:wsen=\"") + std::string(ns::enumeration) + "\"";
-
-  switch (*op) {
-    // --- WS-Transfer ------------------------------------------------------------------------
-    case operation::get:
-    case operation::del: {
-      auto r = resolve_resource();
-      if (!r) {
-        return fail(r.error());
-      }
-      if (r->what == resource::kind::class_schema) {
-        return fail(make_fault(fault_code::action_not_supported,
-                               "Class declarations over WS-Man (Get-CimClass) are not supported; use CIM-XML GetClass."));
-      }
-      if (auto f = need_class(*r)) {
-        return fail(*f);
-      }
-      auto path = path_from_selectors(*r);
-      if (!path) {
-        return fail(path.error());
-      }
-      if (*op == operation::del) {
-        if (auto done = om_->delete_instance(rs.op(r->ns), *path); !done) {
-          return fail(soap::from_cim(done.error()));
-        }
-        reply_writer w(response_action(env.action), env.message_id, message_id());
-        w.begin_body();
-        return finish(w);
-      }
-      std::optional<fragment> frag;
-      if (env.fragment_transfer) {
-        auto f = read_fragment(env.fragment_transfer, *r->cls);
-        if (!f) {
-          return fail(f.error());
-        }
-        frag = *f;
-      }
-      cim::get_instance_options go;
-      go.keep_keys = true;
-      auto inst = om_->get_instance(rs.op(r->ns), *path, go);
-      if (!inst) {
-        return fail(soap::from_cim(inst.error()));
-      }
-      if (rs.timed_out()) {
-        return fail(timeout_fault());
-      }
-      write_context wc{r->style, r->ns, &repo};
-      const std::string uri = class_uri(r->style, r->ns, inst->class_name());
-      // wsl put re-sends the Get reply's instance and needs its prefix declared on the Envelope.
-      std::string extra = " xmlns:p=\"";
-      xml::append_escaped(extra, uri);
-      extra += '"';
-      reply_writer w(response_action(env.action), env.message_id, message_id(), extra);
-      if (frag) {
-        w.out() += "<wsman:FragmentTransfer s:mustUnderstand=\"true\">";
-        xml::append_escaped(w.out(), xml::trimmed_text(env.fragment_transfer));
-        w.out() += "</wsman:FragmentTransfer>";
-      }
-      w.begin_body();
-      if (frag) {
-        const cim::value* v = inst->get(frag->property);
-        w.out() += "<wsman:XmlFragment>";
-        if (frag->text_only) {
-          if (v != nullptr && !v->is_null() && !v->is_array()) {
-            xml::append_escaped(w.out(), cim::to_text(v->as_scalar()));
-          }
-        } else if (v != nullptr) {
-          append_property(w.out(), "p", frag->property, *v, wc);
-        }
-        w.out() += "</wsman:XmlFragment>";
-      } else {
-        append_instance(w.out(), *inst, wc);
-      }
-      return finish(w);
+  }
+  /// WS-Transfer Get (whole instance or fragment) and Delete.
+  reply get_or_delete() const {
+    auto r = resolve_resource();
+    if (!r) {
+      return fail(r.error());
     }
-
-    case operation::put:
-    case operation::create: {
-      auto r = resolve_resource();
-      if (!r) {
-        return fail(r.error());
-      }
-      if (auto f = need_class(*r)) {
-        return fail(*f);
-      }
-      const pugi::xml_node body = env.body_element;
-      const read_context rc = rs.reader(r->ns);
-      if (*op == operation::create) {
-        if (!body) {
-          return fail(make_fault(fault_code::invalid_representation,
-                                 "Create needs the new instance in the Body."));
-        }
-        const cim::class_decl* cls = repo.find_class(r->ns, xml::local_name(body.name()));
-        if (cls == nullptr || !repo.is_a(r->ns, cls->name, r->cls->name)) {
-          return fail(make_fault(fault_code::invalid_representation,
-                                 "The Body element '" + std::string(body.name()) +
-                                     "' is not an instance of " + r->cls->name + "."));
-        }
-        auto inst = parse_instance(body, *cls, rc);
-        if (!inst) {
-          fault f = soap::from_cim(inst.error());
-          return fail(f.code == fault_code::invalid_parameter
-                          ? make_fault(fault_code::invalid_representation, inst.error().description)
-                          : f);
-        }
-        auto created = om_->create_instance(rs.op(r->ns), *inst);
-        if (!created) {
-          return fail(soap::from_cim(created.error()));
-        }
-        std::string extra = " xmlns:wxf=\"";
-        extra += ns::transfer;
-        extra += '"';
-        reply_writer w(response_action(env.action), env.message_id, message_id(), extra);
-        w.begin_body();
-        w.out() += "<wxf:ResourceCreated>";
-        append_epr_content(w.out(), *created, write_context{r->style, r->ns, &repo});
-        w.out() += "</wxf:ResourceCreated>";
-        return finish(w);
-      }
-      auto path = path_from_selectors(*r);
-      if (!path) {
-        return fail(path.error());
-      }
-      cim::instance changes(r->cls->name);
-      cim::property_list names;
-      std::optional<fragment> frag;
-      if (env.fragment_transfer) {
-        auto f = read_fragment(env.fragment_transfer, *r->cls);
-        if (!f) {
-          return fail(f.error());
-        }
-        frag = *f;
-        const pugi::xml_node xf = body && xml::is(body, ns::wsman, "XmlFragment") ? body : pugi::xml_node{};
-        if (!xf) {
-          return fail(make_fault(fault_code::invalid_representation,
-                                 "A fragment Put needs a wsman:XmlFragment Body."));
-        }
-        const cim::property_decl* p = r->cls->property(frag->property);
-        std::vector<pugi::xml_node> elements;
-        cim::result<cim::value> v = cim::value::null(p->type, p->is_array);
-        if (frag->text_only || !xml::first_element(xf)) {
-          // The fragment is the property's text itself.
-          std::string text = element_text(xf);
-          auto s = p->type == cim::cim_type::string ? cim::result<cim::scalar>(cim::scalar(text))
-                                                     : cim::parse_scalar(p->type, trim_view(text));
-          v = s ? cim::result<cim::value>(cim::value(std::move(*s))) : cim::result<cim::value>(s.error());
-        } else {
-          for (pugi::xml_node c = xml::first_element(xf); c; c = c.next_sibling()) {
-            if (c.type() == pugi::node_element) {
-              if (!cim::name_equal(xml::local_name(c.name()), p->name)) {
-                return fail(make_fault(fault_code::invalid_representation,
-                                       "The fragment holds '" + std::string(c.name()) +
-                                           "', not the property " + p->name + " it names."));
-              }
-              elements.push_back(c);
-            }
-          }
-          v = parse_value(elements, p->type, p->is_array, p->embedded_class, rc);
-        }
-        if (!v) {
-          return fail(make_fault(fault_code::invalid_representation, v.error().description));
-        }
-        changes.set(p->name, std::move(*v));
-        names = std::vector<std::string>{p->name};
-      } else {
-        if (!body) {
-          return fail(make_fault(fault_code::invalid_representation, "Put needs the instance in the Body."));
-        }
-        const cim::class_decl* cls = repo.find_class(r->ns, xml::local_name(body.name()));
-        if (cls == nullptr || !repo.is_a(r->ns, cls->name, r->cls->name)) {
-          return fail(make_fault(fault_code::invalid_representation,
-                                 "The Body element '" + std::string(body.name()) +
-                                     "' is not an instance of " + r->cls->name + "."));
-        }
-        auto inst = parse_instance(body, *cls, rc);
-        if (!inst) {
-          fault f = soap::from_cim(inst.error());
-          return fail(f.code == fault_code::invalid_parameter
-                          ? make_fault(fault_code::invalid_representation, inst.error().description)
-                          : f);
-        }
-        changes = std::move(*inst);
-      }
-      if (auto done = om_->modify_instance(rs.op(r->ns), *path, changes, names); !done) {
+    if (r->what == resource::kind::class_schema) {
+      return fail(make_fault(fault_code::action_not_supported,
+                             "Class declarations over WS-Man (Get-CimClass) are not supported; use "
+                             "CIM-XML GetClass."));
+    }
+    if (auto f = need_class(*r)) {
+      return fail(*f);
+    }
+    auto path = path_from_selectors(*r);
+    if (!path) {
+      return fail(path.error());
+    }
+    if (op == operation::del) {
+      if (auto done = ep.om_->delete_instance(context(r->ns), *path); !done) {
         return fail(soap::from_cim(done.error()));
       }
-      cim::get_instance_options go;
-      go.keep_keys = true;
-      auto now_inst = om_->get_instance(rs.op(r->ns), *path, go);
-      if (!now_inst) {
-        return fail(soap::from_cim(now_inst.error()));
-      }
-      write_context wc{r->style, r->ns, &repo};
-      reply_writer w(response_action(env.action), env.message_id, message_id());
-      if (frag) {
-        w.out() += "<wsman:FragmentTransfer s:mustUnderstand=\"true\">";
-        xml::append_escaped(w.out(), xml::trimmed_text(env.fragment_transfer));
-        w.out() += "</wsman:FragmentTransfer>";
-      }
+      reply_writer w(response_action(env.action), env.message_id, ep.message_id());
       w.begin_body();
-      if (frag) {
-        w.out() += "<wsman:XmlFragment xmlns:p=\"";
-        xml::append_escaped(w.out(), class_uri(r->style, r->ns, r->cls->name));
-        w.out() += "\">";
-        if (const cim::value* v = now_inst->get(frag->property)) {
-          append_property(w.out(), "p", frag->property, *v, wc);
-        }
-        w.out() += "</wsman:XmlFragment>";
-      } else {
-        append_instance(w.out(), *now_inst, wc);
-      }
       return finish(w);
     }
+    std::optional<fragment> frag;
+    if (env.fragment_transfer) {
+      auto f = read_fragment(env.fragment_transfer, *r->cls);
+      if (!f) {
+        return fail(f.error());
+      }
+      frag = *f;
+    }
+    cim::get_instance_options go;
+    go.keep_keys = true;
+    auto inst = ep.om_->get_instance(context(r->ns), *path, go);
+    if (!inst) {
+      return fail(soap::from_cim(inst.error()));
+    }
+    if (timed_out()) {
+      return fail(timeout_fault());
+    }
+    write_context wc{r->style, r->ns, &repo};
+    const std::string uri = class_uri(r->style, r->ns, inst->class_name());
+    // wsl put re-sends the Get reply's instance and needs its prefix declared on the Envelope.
+    std::string extra = " xmlns:p=\"";
+    xml::append_escaped(extra, uri);
+    extra += '"';
+    reply_writer w(response_action(env.action), env.message_id, ep.message_id(), extra);
+    if (frag) {
+      w.out() += "<wsman:FragmentTransfer s:mustUnderstand=\"true\">";
+      xml::append_escaped(w.out(), xml::trimmed_text(env.fragment_transfer));
+      w.out() += "</wsman:FragmentTransfer>";
+    }
+    w.begin_body();
+    if (frag) {
+      const cim::value* v = inst->get(frag->property);
+      w.out() += "<wsman:XmlFragment>";
+      if (frag->text_only) {
+        if (v != nullptr && !v->is_null() && !v->is_array()) {
+          xml::append_escaped(w.out(), cim::to_text(v->as_scalar()));
+        }
+      } else if (v != nullptr) {
+        append_property(w.out(), "p", frag->property, *v, wc);
+      }
+      w.out() += "</wsman:XmlFragment>";
+    } else {
+      append_instance(w.out(), *inst, wc);
+    }
+    return finish(w);
+  }
+  /// WS-Transfer Put (whole instance or fragment) and Create.
+  reply put_or_create() const {
+    auto r = resolve_resource();
+    if (!r) {
+      return fail(r.error());
+    }
+    if (auto f = need_class(*r)) {
+      return fail(*f);
+    }
+    const pugi::xml_node body = env.body_element;
+    const read_context rc = reader(r->ns);
+    if (op == operation::create) {
+      if (!body) {
+        return fail(make_fault(fault_code::invalid_representation,
+                               "Create needs the new instance in the Body."));
+      }
+      const cim::class_decl* cls = repo.find_class(r->ns, xml::local_name(body.name()));
+      if (cls == nullptr || !repo.is_a(r->ns, cls->name, r->cls->name)) {
+        return fail(make_fault(fault_code::invalid_representation,
+                               "The Body element '" + std::string(body.name()) +
+                                   "' is not an instance of " + r->cls->name + "."));
+      }
+      auto inst = parse_instance(body, *cls, rc);
+      if (!inst) {
+        fault f = soap::from_cim(inst.error());
+        return fail(f.code == fault_code::invalid_parameter
+                        ? make_fault(fault_code::invalid_representation, inst.error().description)
+                        : f);
+      }
+      auto created = ep.om_->create_instance(context(r->ns), *inst);
+      if (!created) {
+        return fail(soap::from_cim(created.error()));
+      }
+      std::string extra = " xmlns:wxf=\"";
+      extra += ns::transfer;
+      extra += '"';
+      reply_writer w(response_action(env.action), env.message_id, ep.message_id(), extra);
+      w.begin_body();
+      w.out() += "<wxf:ResourceCreated>";
+      append_epr_content(w.out(), *created, write_context{r->style, r->ns, &repo});
+      w.out() += "</wxf:ResourceCreated>";
+      return finish(w);
+    }
+    auto path = path_from_selectors(*r);
+    if (!path) {
+      return fail(path.error());
+    }
+    cim::instance changes(r->cls->name);
+    cim::property_list names;
+    std::optional<fragment> frag;
+    if (env.fragment_transfer) {
+      auto f = read_fragment(env.fragment_transfer, *r->cls);
+      if (!f) {
+        return fail(f.error());
+      }
+      frag = *f;
+      const pugi::xml_node xf =
+          body && xml::is(body, ns::wsman, "XmlFragment") ? body : pugi::xml_node{};
+      if (!xf) {
+        return fail(make_fault(fault_code::invalid_representation,
+                               "A fragment Put needs a wsman:XmlFragment Body."));
+      }
+      const cim::property_decl* p = r->cls->property(frag->property);
+      std::vector<pugi::xml_node> elements;
+      cim::result<cim::value> v = cim::value::null(p->type, p->is_array);
+      if (frag->text_only || !xml::first_element(xf)) {
+        // The fragment is the property's text itself.
+        std::string text = element_text(xf);
+        auto s = p->type == cim::cim_type::string ? cim::result<cim::scalar>(cim::scalar(text))
+                                                  : cim::parse_scalar(p->type, trim_view(text));
+        v = s ? cim::result<cim::value>(cim::value(std::move(*s)))
+              : cim::result<cim::value>(s.error());
+      } else {
+        for (pugi::xml_node c = xml::first_element(xf); c; c = c.next_sibling()) {
+          if (c.type() == pugi::node_element) {
+            if (!cim::name_equal(xml::local_name(c.name()), p->name)) {
+              return fail(make_fault(fault_code::invalid_representation,
+                                     "The fragment holds '" + std::string(c.name()) +
+                                         "', not the property " + p->name + " it names."));
+            }
+            elements.push_back(c);
+          }
+        }
+        v = parse_value(elements, p->type, p->is_array, p->embedded_class, rc);
+      }
+      if (!v) {
+        return fail(make_fault(fault_code::invalid_representation, v.error().description));
+      }
+      changes.set(p->name, std::move(*v));
+      names = std::vector<std::string>{p->name};
+    } else {
+      if (!body) {
+        return fail(
+            make_fault(fault_code::invalid_representation, "Put needs the instance in the Body."));
+      }
+      const cim::class_decl* cls = repo.find_class(r->ns, xml::local_name(body.name()));
+      if (cls == nullptr || !repo.is_a(r->ns, cls->name, r->cls->name)) {
+        return fail(make_fault(fault_code::invalid_representation,
+                               "The Body element '" + std::string(body.name()) +
+                                   "' is not an instance of " + r->cls->name + "."));
+      }
+      auto inst = parse_instance(body, *cls, rc);
+      if (!inst) {
+        fault f = soap::from_cim(inst.error());
+        return fail(f.code == fault_code::invalid_parameter
+                        ? make_fault(fault_code::invalid_representation, inst.error().description)
+                        : f);
+      }
+      changes = std::move(*inst);
+    }
+    if (auto done = ep.om_->modify_instance(context(r->ns), *path, changes, names); !done) {
+      return fail(soap::from_cim(done.error()));
+    }
+    cim::get_instance_options go;
+    go.keep_keys = true;
+    auto now_inst = ep.om_->get_instance(context(r->ns), *path, go);
+    if (!now_inst) {
+      return fail(soap::from_cim(now_inst.error()));
+    }
+    write_context wc{r->style, r->ns, &repo};
+    reply_writer w(response_action(env.action), env.message_id, ep.message_id());
+    if (frag) {
+      w.out() += "<wsman:FragmentTransfer s:mustUnderstand=\"true\">";
+      xml::append_escaped(w.out(), xml::trimmed_text(env.fragment_transfer));
+      w.out() += "</wsman:FragmentTransfer>";
+    }
+    w.begin_body();
+    if (frag) {
+      w.out() += "<wsman:XmlFragment xmlns:p=\"";
+      xml::append_escaped(w.out(), class_uri(r->style, r->ns, r->cls->name));
+      w.out() += "\">";
+      if (const cim::value* v = now_inst->get(frag->property)) {
+        append_property(w.out(), "p", frag->property, *v, wc);
+      }
+      w.out() += "</wsman:XmlFragment>";
+    } else {
+      append_instance(w.out(), *now_inst, wc);
+    }
+    return finish(w);
+  }
+  /// WS-Enumeration Enumerate: opens a context over a cursor; optimized: the first items too.
+  reply enumerate() const {
+    const pugi::xml_node body = env.body_element;
+    if (!body || !xml::is(body, ns::enumeration, "Enumerate")) {
+      return fail(make_fault(fault_code::schema_validation_error,
+                             "The Body of an Enumerate request must be wsen:Enumerate."));
+    }
+    auto r = resolve_resource();
+    if (!r) {
+      return fail(r.error());
+    }
+    if (r->what == resource::kind::class_schema) {
+      return fail(make_fault(
+          fault_code::action_not_supported,
+          "Class enumeration over WS-Man is not supported; use CIM-XML EnumerateClasses."));
+    }
+    auto expires = parse_expires(body);
+    if (!expires) {
+      return fail(expires.error());
+    }
+    auto ctx = std::make_unique<enumeration_context>();
+    ctx->user = std::string(who.user);
+    ctx->style = static_cast<std::uint8_t>(r->style);
+    ctx->ns = r->ns;
+    ctx->expires_at = *expires;
+    if (pugi::xml_node m = xml::child(body, ns::wsman, "EnumerationMode")) {
+      const std::string_view mode = xml::trimmed_text(m);
+      if (mode == "EnumerateEPR") {
+        ctx->mode = enumeration_mode::eprs;
+      } else if (mode == "EnumerateObjectAndEPR") {
+        ctx->mode = enumeration_mode::objects_and_eprs;
+      } else {
+        return fail(
+            make_fault(fault_code::unsupported_feature,
+                       "The enumeration mode '" + std::string(mode) + "' is not supported."));
+      }
+    }
+    const bool eprs_only = ctx->mode == enumeration_mode::eprs;
+    const bool optimize = static_cast<bool>(xml::child(body, ns::wsman, "OptimizeEnumeration"));
+    std::uint64_t max_elements = 1;
+    if (pugi::xml_node me = xml::child(body, ns::wsman, "MaxElements")) {
+      const auto n = read_uint(me);
+      if (!n || *n == 0) {
+        return fail(make_fault(fault_code::invalid_parameter,
+                               "wsman:MaxElements must be a positive integer.",
+                               fault_detail::invalid_value));
+      }
+      max_elements = std::min(*n, max_items_per_reply);
+    }
+    cim::enumerate_instances_options eo;
+    eo.keep_keys = true;
+    if (pugi::xml_node pm = xml::child(body, ns::cimbinding, "PolymorphismMode")) {
+      const std::string_view mode = xml::trimmed_text(pm);
+      if (mode == "ExcludeSubClassProperties") {
+        eo.deep_inheritance = false;
+      } else if (mode == "None") {
+        eo.include_subclasses = false;
+      } else if (mode != "IncludeSubClassProperties") {
+        return fail(make_fault(fault_code::invalid_parameter,
+                               "The polymorphism mode '" + std::string(mode) + "' is not defined.",
+                               fault_detail::invalid_value));
+      }
+    }
+    pugi::xml_node filter = xml::child(body, ns::wsman, "Filter");
+    if (!filter) {
+      filter = xml::child(body, ns::enumeration, "Filter");
+    }
+    const cim::operation_context opctx = context(r->ns);
+    if (!filter) {
+      if (r->what != resource::kind::one_class) {
+        return fail(
+            make_fault(fault_code::cannot_process_filter,
+                       "The all-classes resource URI needs a filter (WQL, CQL or association)."));
+      }
+      if (eprs_only) {
+        auto c = ep.om_->enumerate_instance_names(opctx, r->cls->name);
+        if (!c) {
+          return fail(soap::from_cim(c.error()));
+        }
+        ctx->cursor = std::make_unique<paths_as_items>(std::move(*c));
+      } else {
+        auto c = ep.om_->enumerate_instances(opctx, r->cls->name, eo);
+        if (!c) {
+          return fail(soap::from_cim(c.error()));
+        }
+        ctx->cursor = std::move(*c);
+      }
+    } else {
+      const std::string_view dialect = filter.attribute("Dialect").value();
+      const bool is_selector =
+          std::any_of(std::begin(selector_dialects), std::end(selector_dialects),
+                      [&](std::string_view d) { return iequals(d, dialect); });
+      if (is_selector) {
+        if (auto f = need_class(*r)) {
+          return fail(*f);
+        }
+        std::vector<std::pair<std::string, std::string>> sels;
+        for (pugi::xml_node s = xml::first_element(xml::child(filter, ns::wsman, "SelectorSet")); s;
+             s = s.next_sibling()) {
+          if (xml::is(s, ns::wsman, "Selector")) {
+            sels.emplace_back(s.attribute("Name").value(), element_text(s));
+          }
+        }
+        auto c = ep.om_->enumerate_instances(opctx, r->cls->name, eo);
+        if (!c) {
+          return fail(soap::from_cim(c.error()));
+        }
+        ctx->cursor = std::make_unique<selector_filtered>(std::move(*c), std::move(sels));
+      } else if (iequals(dialect, association_dialect)) {
+        const pugi::xml_node assoc = xml::first_element(filter);
+        const bool associated = assoc && xml::is(assoc, ns::cimbinding, "AssociatedInstances");
+        const bool references = assoc && xml::is(assoc, ns::cimbinding, "AssociationInstances");
+        if (!associated && !references) {
+          return fail(make_fault(fault_code::cannot_process_filter,
+                                 "An association filter holds wsmb:AssociatedInstances or "
+                                 "wsmb:AssociationInstances."));
+        }
+        auto source = parse_epr(xml::child(assoc, ns::cimbinding, "Object"), reader(r->ns));
+        if (!source) {
+          return fail(make_fault(fault_code::cannot_process_filter,
+                                 "The association filter's Object: " + source.error().description));
+        }
+        auto text = [&](std::string_view name) {
+          return std::string(xml::trimmed_text(xml::child(assoc, ns::cimbinding, name)));
+        };
+        cim::property_list props;
+        for (pugi::xml_node p = xml::first_element(assoc); p; p = p.next_sibling()) {
+          if (xml::is(p, ns::cimbinding, "IncludeResultProperty")) {
+            if (!props) {
+              props.emplace();
+            }
+            props->emplace_back(xml::trimmed_text(p));
+          }
+        }
+        const cim::operation_context actx = context(source->ns());
+        ctx->ns = source->ns();
+        if (associated) {
+          cim::associators_options ao;
+          ao.assoc_class = text("AssociationClassName");
+          ao.role = text("Role");
+          ao.result_class = text("ResultClassName");
+          ao.result_role = text("ResultRole");
+          ao.properties = std::move(props);
+          ao.keep_keys = true;
+          if (eprs_only) {
+            auto c = ep.om_->associator_names(actx, *source, ao);
+            if (!c) {
+              return fail(soap::from_cim(c.error()));
+            }
+            ctx->cursor = std::make_unique<paths_as_items>(std::move(*c));
+          } else {
+            auto c = ep.om_->associators(actx, *source, ao);
+            if (!c) {
+              return fail(soap::from_cim(c.error()));
+            }
+            ctx->cursor = std::move(*c);
+          }
+        } else {
+          cim::references_options ro;
+          ro.result_class = text("ResultClassName");
+          ro.role = text("Role");
+          ro.properties = std::move(props);
+          ro.keep_keys = true;
+          if (eprs_only) {
+            auto c = ep.om_->reference_names(actx, *source, ro);
+            if (!c) {
+              return fail(soap::from_cim(c.error()));
+            }
+            ctx->cursor = std::make_unique<paths_as_items>(std::move(*c));
+          } else {
+            auto c = ep.om_->references(actx, *source, ro);
+            if (!c) {
+              return fail(soap::from_cim(c.error()));
+            }
+            ctx->cursor = std::move(*c);
+          }
+        }
+      } else if (auto lang = cim::query_language_from_dialect(dialect)) {
+        auto c = cim::exec_query(*ep.om_, opctx, cim::to_string(*lang), element_text(filter));
+        if (!c) {
+          return fail(soap::from_cim(c.error()));
+        }
+        ctx->cursor = std::move(*c);
+      } else {
+        return fail(make_fault(fault_code::filter_dialect_requested_unavailable,
+                               "The filter dialect '" + std::string(dialect) +
+                                   "' is not supported; use WQL, CQL, "
+                                   "the selector filter or the association filter."));
+      }
+    }
 
-    // --- WS-Enumeration -------------------------------------------------------------------
-    case operation::enumerate: {
-      const pugi::xml_node body = env.body_element;
-      if (!body || !xml::is(body, ns::enumeration, "Enumerate")) {
-        return fail(make_fault(fault_code::schema_validation_error,
-                               "The Body of an Enumerate request must be wsen:Enumerate."));
+    std::string items;
+    bool done = false;
+    if (optimize) {
+      auto d = fill(*ctx, max_elements,
+                    reply_limit > envelope_overhead ? reply_limit - envelope_overhead : 0, deadline,
+                    items);
+      if (!d) {
+        // A timeout before the first item still returns a context to pull from (DSP0226 R8.2.3).
+        if (d.error().code != fault_code::timed_out) {
+          return fail(d.error());
+        }
+      } else {
+        done = *d;
       }
-      auto r = resolve_resource();
-      if (!r) {
-        return fail(r.error());
+    }
+    std::optional<std::string> id;
+    if (!done) {
+      id = ep.enumerations_->add(std::move(ctx), ep.now_());
+      if (!id) {
+        return fail(make_fault(fault_code::quota_limit,
+                               "The user '" + std::string(who.user) + "' holds " +
+                                   std::to_string(ep.opts_.max_enumerations_per_user) +
+                                   " open enumerations already; release or finish one first."));
       }
-      if (r->what == resource::kind::class_schema) {
-        return fail(make_fault(fault_code::action_not_supported,
-                               "Class enumeration over WS-Man is not supported; use CIM-XML EnumerateClasses."));
+    }
+    reply_writer w(response_action(env.action), env.message_id, ep.message_id(), wsen_ns);
+    if (env.request_total_items_estimate) {
+      if (done) {
+        w.out() += "<wsman:TotalItemsCountEstimate>" + std::to_string(ctx->sent) +
+                   "</wsman:TotalItemsCountEstimate>";
+      } else {
+        w.out() += "<wsman:TotalItemsCountEstimate xsi:nil=\"true\"/>";
       }
+    }
+    w.begin_body();
+    w.out() += "<wsen:EnumerateResponse>";
+    if (id) {
+      w.out() += "<wsen:EnumerationContext>" + *id + "</wsen:EnumerationContext>";
+    }
+    if (optimize) {
+      w.out() += "<wsman:Items>";
+      w.out() += items;
+      w.out() += "</wsman:Items>";
+      if (done) {
+        w.out() += "<wsman:EndOfSequence/>";
+      }
+    }
+    w.out() += "</wsen:EnumerateResponse>";
+    return finish(w);
+  }
+  /// WS-Enumeration Pull: the next items of a context, within MaxElements, MaxCharacters, MaxTime.
+  reply pull() const {
+    const pugi::xml_node body = env.body_element;
+    if (!body || !xml::is(body, ns::enumeration, "Pull")) {
+      return fail(make_fault(fault_code::schema_validation_error,
+                             "The Body of a Pull request must be wsen:Pull."));
+    }
+    const std::string_view id = context_of(body);
+    std::uint64_t max_elements = 1;
+    if (pugi::xml_node me = xml::child(body, ns::enumeration, "MaxElements")) {
+      const auto n = read_uint(me);
+      if (!n || *n == 0) {
+        return fail(make_fault(fault_code::invalid_parameter,
+                               "wsen:MaxElements must be a positive integer.",
+                               fault_detail::invalid_value));
+      }
+      max_elements = std::min(*n, max_items_per_reply);
+    }
+    std::size_t max_chars = reply_limit > envelope_overhead ? reply_limit - envelope_overhead : 0;
+    if (pugi::xml_node mc = xml::child(body, ns::enumeration, "MaxCharacters")) {
+      const auto n = read_uint(mc);
+      if (!n || *n == 0) {
+        return fail(make_fault(fault_code::invalid_parameter,
+                               "wsen:MaxCharacters must be a positive integer.",
+                               fault_detail::invalid_value));
+      }
+      max_chars = static_cast<std::size_t>(std::min<std::uint64_t>(*n, max_chars));
+    }
+    std::optional<clock::time_point> pull_deadline = deadline;
+    if (pugi::xml_node mt = xml::child(body, ns::enumeration, "MaxTime")) {
+      const auto d = soap::parse_duration(xml::trimmed_text(mt));
+      if (!d) {
+        return fail(make_fault(fault_code::invalid_parameter, "wsen:MaxTime is not an xs:duration.",
+                               fault_detail::invalid_value));
+      }
+      const clock::time_point t = start + std::chrono::duration_cast<clock::duration>(*d);
+      pull_deadline = pull_deadline ? std::min(*pull_deadline, t) : t;
+    }
+    take_status status = take_status::ok;
+    auto ctx = ep.enumerations_->take(id, who.user, ep.now_(), status);
+    if (!ctx) {
+      if (status == take_status::busy) {
+        return fail(make_fault(
+            fault_code::concurrency,
+            "Another request is pulling from enumeration context '" + std::string(id) + "'."));
+      }
+      return fail(invalid_context(id));
+    }
+    std::string items;
+    auto d = fill(*ctx, max_elements, max_chars, pull_deadline, items);
+    if (!d) {
+      if (d.error().code == fault_code::timed_out) {
+        // DSP0226 R8.2.3: the context survives a timeout; the client pulls again.
+        ep.enumerations_->put_back(id, std::move(ctx), ep.now_());
+      } else {
+        ep.enumerations_->erase_checked_out(id);
+      }
+      return fail(d.error());
+    }
+    const bool done = *d;
+    const std::uint64_t sent = ctx->sent;
+    if (done) {
+      ep.enumerations_->erase_checked_out(id);
+    } else {
+      ep.enumerations_->put_back(id, std::move(ctx), ep.now_());
+    }
+    reply_writer w(response_action(env.action), env.message_id, ep.message_id(), wsen_ns);
+    if (env.request_total_items_estimate) {
+      if (done) {
+        w.out() += "<wsman:TotalItemsCountEstimate>" + std::to_string(sent) +
+                   "</wsman:TotalItemsCountEstimate>";
+      } else {
+        w.out() += "<wsman:TotalItemsCountEstimate xsi:nil=\"true\"/>";
+      }
+    }
+    w.begin_body();
+    w.out() += "<wsen:PullResponse>";
+    if (!done) {
+      // openwsman and wsl pull for as long as a context is present: none once finished.
+      w.out() += "<wsen:EnumerationContext>";
+      xml::append_escaped(w.out(), id);
+      w.out() += "</wsen:EnumerationContext>";
+    }
+    w.out() += "<wsen:Items>";
+    w.out() += items;
+    w.out() += "</wsen:Items>";
+    if (done) {
+      w.out() += "<wsen:EndOfSequence/>";
+    }
+    w.out() += "</wsen:PullResponse>";
+    return finish(w);
+  }
+  /// WS-Enumeration Release, Renew and GetStatus.
+  reply context_operation() const {
+    const pugi::xml_node body = env.body_element;
+    const std::string_view id = context_of(body);
+    reply_writer w(response_action(env.action), env.message_id, ep.message_id(), wsen_ns);
+    if (op == operation::release) {
+      if (!ep.enumerations_->release(id, who.user, ep.now_())) {
+        return fail(invalid_context(id));
+      }
+      w.begin_body();
+      return finish(w);
+    }
+    std::optional<clock::time_point> until;
+    if (op == operation::renew) {
       auto expires = parse_expires(body);
       if (!expires) {
         return fail(expires.error());
       }
-      auto ctx = std::make_unique<enumeration_context>();
-      ctx->user = std::string(who.user);
-      ctx->style = static_cast<std::uint8_t>(r->style);
-      ctx->ns = r->ns;
-      ctx->expires_at = *expires;
-      if (pugi::xml_node m = xml::child(body, ns::wsman, "EnumerationMode")) {
-        const std::string_view mode = xml::trimmed_text(m);
-        if (mode == "EnumerateEPR") {
-          ctx->mode = enumeration_mode::eprs;
-        } else if (mode == "EnumerateObjectAndEPR") {
-          ctx->mode = enumeration_mode::objects_and_eprs;
-        } else {
-          return fail(make_fault(fault_code::unsupported_feature,
-                                 "The enumeration mode '" + std::string(mode) + "' is not supported."));
-        }
-      }
-      const bool eprs_only = ctx->mode == enumeration_mode::eprs;
-      const bool optimize = static_cast<bool>(xml::child(body, ns::wsman, "OptimizeEnumeration"));
-      std::uint64_t max_elements = 1;
-      if (pugi::xml_node me = xml::child(body, ns::wsman, "MaxElements")) {
-        const auto n = read_uint(me);
-        if (!n || *n == 0) {
-          return fail(make_fault(fault_code::invalid_parameter,
-                                 "wsman:MaxElements must be a positive integer.", fault_detail::invalid_value));
-        }
-        max_elements = std::min(*n, max_items_per_reply);
-      }
-      cim::enumerate_instances_options eo;
-      eo.keep_keys = true;
-      if (pugi::xml_node pm = xml::child(body, ns::cimbinding, "PolymorphismMode")) {
-        const std::string_view mode = xml::trimmed_text(pm);
-        if (mode == "ExcludeSubClassProperties") {
-          eo.deep_inheritance = false;
-        } else if (mode == "None") {
-          eo.include_subclasses = false;
-        } else if (mode != "IncludeSubClassProperties") {
-          return fail(make_fault(fault_code::invalid_parameter,
-                                 "The polymorphism mode '" + std::string(mode) + "' is not defined.",
-                                 fault_detail::invalid_value));
-        }
-      }
-      pugi::xml_node filter = xml::child(body, ns::wsman, "Filter");
-      if (!filter) {
-        filter = xml::child(body, ns::enumeration, "Filter");
-      }
-      const cim::operation_context opctx = rs.op(r->ns);
-      if (!filter) {
-        if (r->what != resource::kind::one_class) {
-          return fail(make_fault(fault_code::cannot_process_filter,
-                                 "The all-classes resource URI needs a filter (WQL, CQL or association)."));
-        }
-        if (eprs_only) {
-          auto c = om_->enumerate_instance_names(opctx, r->cls->name);
-          if (!c) {
-            return fail(soap::from_cim(c.error()));
-          }
-          ctx->cursor = std::make_unique<paths_as_items>(std::move(*c));
-        } else {
-          auto c = om_->enumerate_instances(opctx, r->cls->name, eo);
-          if (!c) {
-            return fail(soap::from_cim(c.error()));
-          }
-          ctx->cursor = std::move(*c);
-        }
-      } else {
-        const std::string_view dialect = filter.attribute("Dialect").value();
-        const bool is_selector = std::any_of(std::begin(selector_dialects), std::end(selector_dialects),
-                                             [&](std::string_view d) { return iequals(d, dialect); });
-        if (is_selector) {
-          if (auto f = need_class(*r)) {
-            return fail(*f);
-          }
-          std::vector<std::pair<std::string, std::string>> sels;
-          for (pugi::xml_node s = xml::first_element(xml::child(filter, ns::wsman, "SelectorSet")); s;
-               s = s.next_sibling()) {
-            if (xml::is(s, ns::wsman, "Selector")) {
-              sels.emplace_back(s.attribute("Name").value(), element_text(s));
-            }
-          }
-          auto c = om_->enumerate_instances(opctx, r->cls->name, eo);
-          if (!c) {
-            return fail(soap::from_cim(c.error()));
-          }
-          ctx->cursor = std::make_unique<selector_filtered>(std::move(*c), std::move(sels));
-        } else if (iequals(dialect, association_dialect)) {
-          const pugi::xml_node assoc = xml::first_element(filter);
-          const bool associated = assoc && xml::is(assoc, ns::cimbinding, "AssociatedInstances");
-          const bool references = assoc && xml::is(assoc, ns::cimbinding, "AssociationInstances");
-          if (!associated && !references) {
-            return fail(make_fault(fault_code::cannot_process_filter,
-                                   "An association filter holds wsmb:AssociatedInstances or wsmb:AssociationInstances."));
-          }
-          auto source = parse_epr(xml::child(assoc, ns::cimbinding, "Object"), rs.reader(r->ns));
-          if (!source) {
-            return fail(make_fault(fault_code::cannot_process_filter,
-                                   "The association filter's Object: " + source.error().description));
-          }
-          auto text = [&](std::string_view name) {
-            return std::string(xml::trimmed_text(xml::child(assoc, ns::cimbinding, name)));
-          };
-          cim::property_list props;
-          for (pugi::xml_node p = xml::first_element(assoc); p; p = p.next_sibling()) {
-            if (xml::is(p, ns::cimbinding, "IncludeResultProperty")) {
-              if (!props) {
-                props.emplace();
-              }
-              props->emplace_back(xml::trimmed_text(p));
-            }
-          }
-          const cim::operation_context actx = rs.op(source->ns());
-          ctx->ns = source->ns();
-          if (associated) {
-            cim::associators_options ao;
-            ao.assoc_class = text("AssociationClassName");
-            ao.role = text("Role");
-            ao.result_class = text("ResultClassName");
-            ao.result_role = text("ResultRole");
-            ao.properties = std::move(props);
-            ao.keep_keys = true;
-            if (eprs_only) {
-              auto c = om_->associator_names(actx, *source, ao);
-              if (!c) {
-                return fail(soap::from_cim(c.error()));
-              }
-              ctx->cursor = std::make_unique<paths_as_items>(std::move(*c));
-            } else {
-              auto c = om_->associators(actx, *source, ao);
-              if (!c) {
-                return fail(soap::from_cim(c.error()));
-              }
-              ctx->cursor = std::move(*c);
-            }
-          } else {
-            cim::references_options ro;
-            ro.result_class = text("ResultClassName");
-            ro.role = text("Role");
-            ro.properties = std::move(props);
-            ro.keep_keys = true;
-            if (eprs_only) {
-              auto c = om_->reference_names(actx, *source, ro);
-              if (!c) {
-                return fail(soap::from_cim(c.error()));
-              }
-              ctx->cursor = std::make_unique<paths_as_items>(std::move(*c));
-            } else {
-              auto c = om_->references(actx, *source, ro);
-              if (!c) {
-                return fail(soap::from_cim(c.error()));
-              }
-              ctx->cursor = std::move(*c);
-            }
-          }
-        } else if (auto lang = cim::query_language_from_dialect(dialect)) {
-          auto c = cim::exec_query(*om_, opctx, cim::to_string(*lang), element_text(filter));
-          if (!c) {
-            return fail(soap::from_cim(c.error()));
-          }
-          ctx->cursor = std::move(*c);
-        } else {
-          return fail(make_fault(fault_code::filter_dialect_requested_unavailable,
-                                 "The filter dialect '" + std::string(dialect) + "' is not supported; use WQL, CQL, "
-                                 "the selector filter or the association filter."));
-        }
-      }
-
-      std::string items;
-      bool done = false;
-      if (optimize) {
-        auto d = fill(*ctx, max_elements, rs.reply_limit > envelope_overhead ? rs.reply_limit - envelope_overhead : 0,
-                      rs.deadline, items);
-        if (!d) {
-          // A timeout before the first item still returns a context to pull from (DSP0226 R8.2.3).
-          if (d.error().code != fault_code::timed_out) {
-            return fail(d.error());
-          }
-        } else {
-          done = *d;
-        }
-      }
-      std::optional<std::string> id;
-      if (!done) {
-        id = enumerations_->add(std::move(ctx), now_());
-        if (!id) {
-          return fail(make_fault(fault_code::quota_limit,
-                                 "The user '" + std::string(who.user) + "' holds " +
-                                     std::to_string(opts_.max_enumerations_per_user) +
-                                     " open enumerations already; release or finish one first."));
-        }
-      }
-      reply_writer w(response_action(env.action), env.message_id, message_id(), wsen_ns);
-      if (env.request_total_items_estimate) {
-        if (done) {
-          w.out() += "<wsman:TotalItemsCountEstimate>" + std::to_string(ctx->sent) +
-                     "</wsman:TotalItemsCountEstimate>";
-        } else {
-          w.out() += "<wsman:TotalItemsCountEstimate xsi:nil=\"true\"/>";
-        }
-      }
-      w.begin_body();
-      w.out() += "<wsen:EnumerateResponse>";
-      if (id) {
-        w.out() += "<wsen:EnumerationContext>" + *id + "</wsen:EnumerationContext>";
-      }
-      if (optimize) {
-        w.out() += "<wsman:Items>";
-        w.out() += items;
-        w.out() += "</wsman:Items>";
-        if (done) {
-          w.out() += "<wsman:EndOfSequence/>";
-        }
-      }
-      w.out() += "</wsen:EnumerateResponse>";
-      return finish(w);
+      until = ep.enumerations_->renew(id, who.user, *expires, ep.now_());
+    } else {
+      until = ep.enumerations_->status(id, who.user, ep.now_());
     }
-
-    case operation::pull: {
-      const pugi::xml_node body = env.body_element;
-      if (!body || !xml::is(body, ns::enumeration, "Pull")) {
-        return fail(make_fault(fault_code::schema_validation_error,
-                               "The Body of a Pull request must be wsen:Pull."));
-      }
-      const std::string_view id = context_of(body);
-      std::uint64_t max_elements = 1;
-      if (pugi::xml_node me = xml::child(body, ns::enumeration, "MaxElements")) {
-        const auto n = read_uint(me);
-        if (!n || *n == 0) {
-          return fail(make_fault(fault_code::invalid_parameter,
-                                 "wsen:MaxElements must be a positive integer.", fault_detail::invalid_value));
-        }
-        max_elements = std::min(*n, max_items_per_reply);
-      }
-      std::size_t max_chars = rs.reply_limit > envelope_overhead ? rs.reply_limit - envelope_overhead : 0;
-      if (pugi::xml_node mc = xml::child(body, ns::enumeration, "MaxCharacters")) {
-        const auto n = read_uint(mc);
-        if (!n || *n == 0) {
-          return fail(make_fault(fault_code::invalid_parameter,
-                                 "wsen:MaxCharacters must be a positive integer.", fault_detail::invalid_value));
-        }
-        max_chars = static_cast<std::size_t>(std::min<std::uint64_t>(*n, max_chars));
-      }
-      std::optional<clock::time_point> deadline = rs.deadline;
-      if (pugi::xml_node mt = xml::child(body, ns::enumeration, "MaxTime")) {
-        const auto d = soap::parse_duration(xml::trimmed_text(mt));
-        if (!d) {
-          return fail(make_fault(fault_code::invalid_parameter,
-                                 "wsen:MaxTime is not an xs:duration.", fault_detail::invalid_value));
-        }
-        const clock::time_point t = rs.start + std::chrono::duration_cast<clock::duration>(*d);
-        deadline = deadline ? std::min(*deadline, t) : t;
-      }
-      take_status status = take_status::ok;
-      auto ctx = enumerations_->take(id, who.user, now_(), status);
-      if (!ctx) {
-        if (status == take_status::busy) {
-          return fail(make_fault(fault_code::concurrency,
-                                 "Another request is pulling from enumeration context '" + std::string(id) + "'."));
-        }
-        return fail(invalid_context(id));
-      }
-      std::string items;
-      auto d = fill(*ctx, max_elements, max_chars, deadline, items);
-      if (!d) {
-        if (d.error().code == fault_code::timed_out) {
-          // DSP0226 R8.2.3: the context survives a timeout; the client pulls again.
-          enumerations_->put_back(id, std::move(ctx), now_());
-        } else {
-          enumerations_->erase_checked_out(id);
-        }
-        return fail(d.error());
-      }
-      const bool done = *d;
-      const std::uint64_t sent = ctx->sent;
-      if (done) {
-        enumerations_->erase_checked_out(id);
-      } else {
-        enumerations_->put_back(id, std::move(ctx), now_());
-      }
-      reply_writer w(response_action(env.action), env.message_id, message_id(), wsen_ns);
-      if (env.request_total_items_estimate) {
-        if (done) {
-          w.out() += "<wsman:TotalItemsCountEstimate>" + std::to_string(sent) +
-                     "</wsman:TotalItemsCountEstimate>";
-        } else {
-          w.out() += "<wsman:TotalItemsCountEstimate xsi:nil=\"true\"/>";
-        }
-      }
-      w.begin_body();
-      w.out() += "<wsen:PullResponse>";
-      if (!done) {
-        // openwsman and wsl pull for as long as a context is present: none once finished.
-        w.out() += "<wsen:EnumerationContext>";
-        xml::append_escaped(w.out(), id);
-        w.out() += "</wsen:EnumerationContext>";
-      }
-      w.out() += "<wsen:Items>";
-      w.out() += items;
-      w.out() += "</wsen:Items>";
-      if (done) {
-        w.out() += "<wsen:EndOfSequence/>";
-      }
-      w.out() += "</wsen:PullResponse>";
-      return finish(w);
+    if (!until) {
+      return fail(invalid_context(id));
     }
+    w.begin_body();
+    w.out() += op == operation::renew ? "<wsen:RenewResponse>" : "<wsen:GetStatusResponse>";
+    append_expires(w.out(), *until);
+    if (op == operation::renew) {
+      w.out() += "<wsen:EnumerationContext>";
+      xml::append_escaped(w.out(), id);
+      w.out() += "</wsen:EnumerationContext>";
+    }
+    w.out() += op == operation::renew ? "</wsen:RenewResponse>" : "</wsen:GetStatusResponse>";
+    return finish(w);
+  }
+  /// A custom action: <ResourceURI>/<Method> with <Method>_INPUT, answered with <Method>_OUTPUT.
+  reply invoke() const {
+    auto r = resolve_resource();
+    if (!r) {
+      return fail(r.error());
+    }
+    if (auto f = need_class(*r)) {
+      return fail(*f);
+    }
+    const std::string_view action = env.action;
+    const auto slash = action.rfind('/');
+    const std::string_view method_name = action.substr(slash + 1);
+    // DSP0227 section 8: the action is the class's resource URI plus the method name.
+    if (!iequals(action.substr(0, slash), env.resource_uri)) {
+      return fail(make_fault(fault_code::action_not_supported,
+                             "The action '" + std::string(action) +
+                                 "' does not belong to the resource URI '" +
+                                 std::string(env.resource_uri) + "'.",
+                             fault_detail::action_mismatch));
+    }
+    const cim::method_decl* method = r->cls->method(method_name);
+    if (method == nullptr) {
+      return fail(make_fault(
+          fault_code::action_not_supported,
+          "The class " + r->cls->name + " has no method '" + std::string(method_name) + "'."));
+    }
+    // Static methods and calls with no instance selectors run on the class.
+    bool has_keys = false;
+    for (pugi::xml_node s = xml::first_element(env.selector_set); s; s = s.next_sibling()) {
+      if (xml::is(s, ns::wsman, "Selector") &&
+          !cim::name_equal(s.attribute("Name").value(), "__cimnamespace")) {
+        has_keys = true;
+      }
+    }
+    cim::object_path target(r->ns, r->cls->name);
+    if (has_keys || (!method->is_static() && r->cls->keys().empty())) {
+      auto path = path_from_selectors(*r);
+      if (!path) {
+        return fail(path.error());
+      }
+      target = std::move(*path);
+    }
+    const pugi::xml_node body = env.body_element;
+    std::vector<cim::param_value> in;
+    if (body) {
+      const std::string expected = method->name + "_INPUT";
+      if (!cim::name_equal(xml::local_name(body.name()), expected)) {
+        return fail(make_fault(
+            fault_code::invalid_parameter,
+            "The Body element is '" + std::string(body.name()) + "', expected " + expected + ".",
+            fault_detail::invalid_value));
+      }
+      std::map<std::string, std::vector<pugi::xml_node>, cim::name_less> groups;
+      std::vector<std::string> order;
+      for (pugi::xml_node c = xml::first_element(body); c; c = c.next_sibling()) {
+        if (c.type() != pugi::node_element) {
+          continue;
+        }
+        auto [it, inserted] = groups.try_emplace(std::string(xml::local_name(c.name())));
+        if (inserted) {
+          order.push_back(it->first);
+        }
+        it->second.push_back(c);
+      }
+      const read_context rc = reader(r->ns);
+      for (const std::string& name : order) {
+        const cim::parameter_decl* p = method->parameter(name);
+        if (p == nullptr || !p->is_in()) {
+          return fail(
+              make_fault(fault_code::invalid_parameter,
+                         "The method " + method->name + " has no input parameter '" + name + "'.",
+                         fault_detail::invalid_value));
+        }
+        auto v = parse_value(groups[name], p->type, p->is_array, p->embedded_class, rc);
+        if (!v) {
+          return fail(soap::from_cim(v.error()));
+        }
+        in.push_back(cim::param_value{p->name, std::move(*v)});
+      }
+    }
+    auto result = ep.om_->invoke_method(context(r->ns), target, method->name, std::move(in));
+    if (!result) {
+      return fail(soap::from_cim(result.error()));
+    }
+    if (timed_out()) {
+      return fail(timeout_fault());
+    }
+    write_context wc{r->style, r->ns, &repo};
+    reply_writer w(response_action(env.action), env.message_id, ep.message_id());
+    w.begin_body();
+    const std::string output = method->name + "_OUTPUT";
+    w.out() += "<p:" + output + " xmlns:p=\"";
+    xml::append_escaped(w.out(), class_uri(r->style, r->ns, r->cls->name));
+    w.out() += "\">";
+    for (const cim::param_value& pv : result->out) {
+      append_property(w.out(), "p", pv.name, pv.v, wc);
+    }
+    append_property(w.out(), "p", "ReturnValue", result->return_value, wc);
+    w.out() += "</p:" + output + ">";
+    return finish(w);
+  }
+};
 
+reply endpoint::handle(const soap::envelope& env, const caller& who) const {
+  auto fail = [&](const fault& f) {
+    return reply{soap::render(f, env.message_id, message_id(), opts_.machine), true};
+  };
+  const std::optional<operation> op = classify(env.action);
+  if (!op || om_ == nullptr) {
+    return fail(make_fault(
+        fault_code::action_not_supported,
+        "The action '" + std::string(env.action) + "' is not supported by this service."));
+  }
+  if (!allowed(who.user_role, *op)) {
+    return fail(make_fault(fault_code::access_denied,
+                           "The user '" + std::string(who.user) + "' (role " +
+                               std::string(to_string(who.user_role)) + ") may not perform '" +
+                               std::string(env.action) + "'."));
+  }
+  // DSP0226 section 6.4: an option marked MustComply that we do not implement is refused; other
+  // options are hints we may ignore.
+  for (pugi::xml_node o = xml::first_element(env.option_set); o; o = o.next_sibling()) {
+    if (!xml::is(o, ns::wsman, "Option")) {
+      continue;
+    }
+    const std::string_view must = o.attribute("MustComply").value();
+    if (must == "true" || must == "1") {
+      return fail(make_fault(fault_code::invalid_options,
+                             "The option '" + std::string(o.attribute("Name").value()) +
+                                 "' is marked MustComply but is not supported."));
+    }
+  }
+  const clock::time_point start = now_();
+  request_state rs{*this,
+                   env,
+                   who,
+                   *op,
+                   om_->repository(),
+                   namespace_selector(env.selector_set),
+                   start,
+                   std::nullopt,
+                   env.max_envelope_size != 0 ? env.max_envelope_size : opts_.max_envelope_size};
+  if (env.operation_timeout) {
+    rs.deadline = start + std::chrono::duration_cast<clock::duration>(*env.operation_timeout);
+  }
+  if (rs.timed_out()) {
+    return fail(timeout_fault());
+  }
+  switch (*op) {
+    case operation::get:
+    case operation::del:
+      return rs.get_or_delete();
+    case operation::put:
+    case operation::create:
+      return rs.put_or_create();
+    case operation::enumerate:
+      return rs.enumerate();
+    case operation::pull:
+      return rs.pull();
     case operation::release:
     case operation::renew:
-    case operation::get_status: {
-      const pugi::xml_node body = env.body_element;
-      const std::string_view id = context_of(body);
-      reply_writer w(response_action(env.action), env.message_id, message_id(), wsen_ns);
-      if (*op == operation::release) {
-        if (!enumerations_->release(id, who.user, now_())) {
-          return fail(invalid_context(id));
-        }
-        w.begin_body();
-        return finish(w);
-      }
-      std::optional<clock::time_point> until;
-      if (*op == operation::renew) {
-        auto expires = parse_expires(body);
-        if (!expires) {
-          return fail(expires.error());
-        }
-        until = enumerations_->renew(id, who.user, *expires, now_());
-      } else {
-        until = enumerations_->status(id, who.user, now_());
-      }
-      if (!until) {
-        return fail(invalid_context(id));
-      }
-      w.begin_body();
-      w.out() += *op == operation::renew ? "<wsen:RenewResponse>" : "<wsen:GetStatusResponse>";
-      append_expires(w.out(), *until);
-      if (*op == operation::renew) {
-        w.out() += "<wsen:EnumerationContext>";
-        xml::append_escaped(w.out(), id);
-        w.out() += "</wsen:EnumerationContext>";
-      }
-      w.out() += *op == operation::renew ? "</wsen:RenewResponse>" : "</wsen:GetStatusResponse>";
-      return finish(w);
-    }
-
-    // --- Custom actions ---------------------------------------------------------------------
-    case operation::invoke: {
-      auto r = resolve_resource();
-      if (!r) {
-        return fail(r.error());
-      }
-      if (auto f = need_class(*r)) {
-        return fail(*f);
-      }
-      const std::string_view action = env.action;
-      const auto slash = action.rfind('/');
-      const std::string_view method_name = action.substr(slash + 1);
-      // DSP0227 section 8: the action is the class's resource URI plus the method name.
-      if (!iequals(action.substr(0, slash), env.resource_uri)) {
-        return fail(make_fault(fault_code::action_not_supported,
-                               "The action '" + std::string(action) + "' does not belong to the resource URI '" +
-                                   std::string(env.resource_uri) + "'.",
-                               fault_detail::action_mismatch));
-      }
-      const cim::method_decl* method = r->cls->method(method_name);
-      if (method == nullptr) {
-        return fail(make_fault(fault_code::action_not_supported,
-                               "The class " + r->cls->name + " has no method '" + std::string(method_name) + "'."));
-      }
-      // Static methods and calls with no instance selectors run on the class.
-      bool has_keys = false;
-      for (pugi::xml_node s = xml::first_element(env.selector_set); s; s = s.next_sibling()) {
-        if (xml::is(s, ns::wsman, "Selector") &&
-            !cim::name_equal(s.attribute("Name").value(), "__cimnamespace")) {
-          has_keys = true;
-        }
-      }
-      cim::object_path target(r->ns, r->cls->name);
-      if (has_keys || (!method->is_static() && r->cls->keys().empty())) {
-        auto path = path_from_selectors(*r);
-        if (!path) {
-          return fail(path.error());
-        }
-        target = std::move(*path);
-      }
-      const pugi::xml_node body = env.body_element;
-      std::vector<cim::param_value> in;
-      if (body) {
-        const std::string expected = method->name + "_INPUT";
-        if (!cim::name_equal(xml::local_name(body.name()), expected)) {
-          return fail(make_fault(fault_code::invalid_parameter,
-                                 "The Body element is '" + std::string(body.name()) + "', expected " + expected + ".",
-                                 fault_detail::invalid_value));
-        }
-        std::map<std::string, std::vector<pugi::xml_node>, cim::name_less> groups;
-        std::vector<std::string> order;
-        for (pugi::xml_node c = xml::first_element(body); c; c = c.next_sibling()) {
-          if (c.type() != pugi::node_element) {
-            continue;
-          }
-          auto [it, inserted] = groups.try_emplace(std::string(xml::local_name(c.name())));
-          if (inserted) {
-            order.push_back(it->first);
-          }
-          it->second.push_back(c);
-        }
-        const read_context rc = rs.reader(r->ns);
-        for (const std::string& name : order) {
-          const cim::parameter_decl* p = method->parameter(name);
-          if (p == nullptr || !p->is_in()) {
-            return fail(make_fault(fault_code::invalid_parameter,
-                                   "The method " + method->name + " has no input parameter '" + name + "'.",
-                                   fault_detail::invalid_value));
-          }
-          auto v = parse_value(groups[name], p->type, p->is_array, p->embedded_class, rc);
-          if (!v) {
-            return fail(soap::from_cim(v.error()));
-          }
-          in.push_back(cim::param_value{p->name, std::move(*v)});
-        }
-      }
-      auto result = om_->invoke_method(rs.op(r->ns), target, method->name, std::move(in));
-      if (!result) {
-        return fail(soap::from_cim(result.error()));
-      }
-      if (rs.timed_out()) {
-        return fail(timeout_fault());
-      }
-      write_context wc{r->style, r->ns, &repo};
-      reply_writer w(response_action(env.action), env.message_id, message_id());
-      w.begin_body();
-      const std::string output = method->name + "_OUTPUT";
-      w.out() += "<p:" + output + " xmlns:p=\"";
-      xml::append_escaped(w.out(), class_uri(r->style, r->ns, r->cls->name));
-      w.out() += "\">";
-      for (const cim::param_value& pv : result->out) {
-        append_property(w.out(), "p", pv.name, pv.v, wc);
-      }
-      append_property(w.out(), "p", "ReturnValue", result->return_value, wc);
-      w.out() += "</p:" + output + ">";
-      return finish(w);
-    }
+    case operation::get_status:
+      return rs.context_operation();
+    case operation::invoke:
+      return rs.invoke();
   }
   return fail(make_fault(fault_code::internal_error, "unhandled operation"));
 }

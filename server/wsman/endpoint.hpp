@@ -15,17 +15,16 @@
 // the object manager and providers, so it must run on the blocking executor, never on an I/O
 // thread; Identify and fault replies do no such work.
 
-#include "server/soap/envelope.hpp"
-#include "server/users.hpp"
-#include "server/wsman/enumeration_table.hpp"
-
-#include <pugixml.hpp>
-
 #include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <pugixml.hpp>
 #include <string>
+
+#include "server/soap/envelope.hpp"
+#include "server/users.hpp"
+#include "server/wsman/enumeration_table.hpp"
 
 namespace vsnapd::cim {
 class object_manager;

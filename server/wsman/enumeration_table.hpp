@@ -10,8 +10,6 @@
 // `max_per_user` contexts, so one client cannot exhaust memory.
 // Thread-safe: every member may be called from any thread.
 
-#include "cimom/object_manager.hpp"
-
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -22,6 +20,8 @@
 #include <string_view>
 #include <unordered_map>
 #include <vector>
+
+#include "cimom/object_manager.hpp"
 
 namespace vsnapd::server::wsman {
 

@@ -1,10 +1,10 @@
 #include "server/wsman/resource_uri.hpp"
 
+#include <array>
+
 #include "cimom/name.hpp"
 #include "cimom/object_path.hpp"
 #include "common/text.hpp"
-
-#include <array>
 
 namespace vsnapd::server::wsman {
 namespace {
@@ -12,7 +12,8 @@ namespace {
 constexpr std::string_view dmtf_base = "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/";
 constexpr std::string_view dmtf_all = "http://schemas.dmtf.org/wbem/wscim/1/*";
 constexpr std::string_view ms_wmi = "http://schemas.microsoft.com/wbem/wsman/1/wmi/";
-constexpr std::string_view class_schema_uri = "http://schemas.dmtf.org/wbem/cim-xml/2/cim-schema/2/*";
+constexpr std::string_view class_schema_uri =
+    "http://schemas.dmtf.org/wbem/cim-xml/2/cim-schema/2/*";
 
 struct vendor {
   std::string_view class_prefix;  ///< "Linux_"; empty for none
@@ -34,7 +35,10 @@ constexpr std::array vendors{
 soap::fault invalid_uri(std::string_view uri, std::string why) {
   return soap::fault{soap::fault_code::destination_unreachable,
                      soap::fault_detail::invalid_resource_uri,
-                     "The resource URI '" + std::string(uri) + "' " + why, {}, {}, 0};
+                     "The resource URI '" + std::string(uri) + "' " + why,
+                     {},
+                     {},
+                     0};
 }
 
 bool starts_with_ci(std::string_view s, std::string_view prefix) {
@@ -68,7 +72,9 @@ boost::system::result<resource, soap::fault> resolve(const cim::class_repository
       return soap::fault{soap::fault_code::destination_unreachable,
                          soap::fault_detail::invalid_namespace,
                          "The namespace '" + std::string(*cimnamespace) + "' does not exist.",
-                         {}, {}, 0};
+                         {},
+                         {},
+                         0};
     }
     explicit_ns = std::string(repo.canonical_namespace(explicit_ns));
   }
@@ -95,14 +101,20 @@ boost::system::result<resource, soap::fault> resolve(const cim::class_repository
       return soap::fault{soap::fault_code::destination_unreachable,
                          soap::fault_detail::invalid_namespace,
                          "The namespace '" + path_ns + "' of the resource URI does not exist.",
-                         {}, {}, 0};
+                         {},
+                         {},
+                         0};
     }
     path_ns = std::string(repo.canonical_namespace(path_ns));
     if (!explicit_ns.empty() && !cim::name_equal(explicit_ns, path_ns)) {
-      return soap::fault{soap::fault_code::invalid_selectors, soap::fault_detail::invalid_namespace,
+      return soap::fault{soap::fault_code::invalid_selectors,
+                         soap::fault_detail::invalid_namespace,
                          "The __cimnamespace selector '" + explicit_ns +
-                             "' disagrees with the namespace of the resource URI '" + path_ns + "'.",
-                         {}, {}, 0};
+                             "' disagrees with the namespace of the resource URI '" + path_ns +
+                             "'.",
+                         {},
+                         {},
+                         0};
     }
     class_name = rest.substr(slash + 1);
   } else if (iequals(uri, dmtf_all)) {
@@ -139,8 +151,9 @@ boost::system::result<resource, soap::fault> resolve(const cim::class_repository
 
   if (class_name == "*") {
     r.what = resource::kind::all_classes;
-    r.ns = !path_ns.empty() ? path_ns : explicit_ns.empty() ? std::string(default_namespace)
-                                                             : explicit_ns;
+    r.ns = !path_ns.empty()      ? path_ns
+           : explicit_ns.empty() ? std::string(default_namespace)
+                                 : explicit_ns;
     return r;
   }
   if (class_name.empty() || class_name.find('/') != std::string_view::npos) {

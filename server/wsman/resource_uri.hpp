@@ -14,15 +14,14 @@
 // A `__cimnamespace` selector chooses the namespace; for a Microsoft URI it must agree with the
 // path (Windows faults on a mismatch, microsoft/omi#398).
 
-#include "cimom/class_repository.hpp"
-#include "server/soap/fault.hpp"
-
 #include <boost/system/result.hpp>
-
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "cimom/class_repository.hpp"
+#include "server/soap/fault.hpp"
 
 namespace vsnapd::server::wsman {
 
@@ -38,8 +37,8 @@ struct resource {
   };
   kind what = kind::one_class;
   uri_style style = uri_style::dmtf;
-  std::string ns;                          ///< canonical namespace name
-  const cim::class_decl* cls = nullptr;    ///< for one_class
+  std::string ns;                        ///< canonical namespace name
+  const cim::class_decl* cls = nullptr;  ///< for one_class
 };
 
 /// The namespace used when neither the URI nor `__cimnamespace` names one and the class lives

@@ -203,7 +203,7 @@ class HttpBehaviour(DaemonCase):
     # ------------------------------------------------------------ faults
     def test_unsupported_action_fault(self):
         mid = "uuid:" + str(uuid.uuid4())
-        r = self.conn("https").request("POST", "/wsman", fx.transfer_get_xml(mid), soap_headers(self.basic))
+        r = self.conn("https").request("POST", "/wsman", fx.unsupported_action_xml(mid), soap_headers(self.basic))
         self.assertEqual(r.status, 500, self.diag(r))
         ct = (r.header("Content-Type") or "").replace(" ", "")
         self.assertEqual(ct.lower(), SOAP_CT.lower(), r)

@@ -69,7 +69,7 @@ class PywinrmDefaultConfig(fx.DaemonTestCase):
     def test_unsupported_action_https(self):
         p = protocol(self.d.url("https"), self.d.admin_user, self.d.admin_password, "basic", self)
         with self.assertRaises(winrm.exceptions.WinRMError) as cm:
-            p.send_message(fx.transfer_get_xml(endpoint=self.d.url("https")))
+            p.send_message(fx.unsupported_action_xml(endpoint=self.d.url("https")))
         # not the 401 subclass: the credentials were fine
         self.assertNotIsInstance(cm.exception, winrm.exceptions.InvalidCredentialsError)
         msg = str(cm.exception)
@@ -109,7 +109,7 @@ class PywinrmAllowUnencrypted(fx.DaemonTestCase):
         p = protocol(self.d.url("http"), self.d.admin_user, self.d.admin_password, "plaintext", self)
         mid = "uuid:" + str(uuid.uuid4())
         with self.assertRaises(winrm.exceptions.WinRMError) as cm:
-            p.send_message(fx.transfer_get_xml(message_id=mid))
+            p.send_message(fx.unsupported_action_xml(message_id=mid))
         self.assertNotIsInstance(cm.exception, winrm.exceptions.InvalidCredentialsError)
         self.assertIn("wsa:ActionNotSupported", str(cm.exception))
 

@@ -84,7 +84,7 @@ class ClientCertificates(fx.DaemonTestCase):
         self.assertIn("secprofile/https/mutual", body)
 
     def test_certificate_mapped_by_fingerprint_authenticates(self):
-        status, body = self.curl("byhash", fx.transfer_get_xml())
+        status, body = self.curl("byhash", fx.unsupported_action_xml())
         self.assertEqual(status, 500, body)  # authenticated: the action itself is refused
         self.assertIn("wsa:ActionNotSupported", body)
 
@@ -103,7 +103,7 @@ class ClientCertificates(fx.DaemonTestCase):
                                     server_cert_validation="ignore")
         self.assertIn(b"IdentifyResponse", p.send_message(fx.IDENTIFY_XML))
         with self.assertRaises(winrm.exceptions.WinRMError) as ctx:
-            p.send_message(fx.transfer_get_xml())
+            p.send_message(fx.unsupported_action_xml())
         self.assertIn("wsa:ActionNotSupported", str(ctx.exception))
 
 

@@ -310,3 +310,15 @@ class TestdCase(fx.DaemonTestCase):
                 os.environ["VSNAPD_TEST_ELEMENTS"] = old
         if cls.d.admin_user:
             cls.passwords[cls.d.admin_user] = cls.d.admin_password
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            super().tearDownClass()  # stops the daemon and asserts exit status 0
+        finally:
+            # Sanitizer builds report on stderr without always changing the exit status
+            # (UBSan keeps running): any report fails the class.
+            reports = [line for line in cls.d.log_lines()
+                       if "runtime error:" in line or "Sanitizer" in line]
+        if reports:
+            raise AssertionError("sanitizer report in the vsnapd-testd log:\n" + "\n".join(reports[:20]))

@@ -23,10 +23,6 @@ vsnapd_add_integration_test(test_vsnapd_img)
 # streamed 10,000-instance enumeration and the pull operations.
 vsnapd_add_integration_test(test_cimxml_wbemcli)
 vsnapd_add_integration_test(test_cimxml_raw)
-# WS-Man real clients against vsnapd-testd (issue 4): python3-winrm, wsl, curl.
-vsnapd_add_integration_test(test_wsman_pywinrm)
-vsnapd_add_integration_test(test_wsman_wsl)
-vsnapd_add_integration_test(test_wsman_curl)
 
 # The test guest (scripts/build-test-guest.sh) boots under QEMU/TCG and answers on its serial
 # console; skips only when the guest cannot be built (no network for apt-get download). It runs
@@ -35,3 +31,8 @@ if(VSNAPD_SANITIZE STREQUAL "")
   vsnapd_add_integration_test(test_guest_boot)
   set_tests_properties(integration.test_guest_boot PROPERTIES TIMEOUT 300)
 endif()
+
+# WS-Man real clients against vsnapd-testd (issue 4): python3-winrm, wsl, curl.
+vsnapd_add_integration_test(test_wsman_pywinrm)
+vsnapd_add_integration_test(test_wsman_wsl)
+vsnapd_add_integration_test(test_wsman_curl)

@@ -75,6 +75,14 @@ def transfer_get_xml(message_id=None, endpoint="http://127.0.0.1:5985/wsman"):
     ) % (endpoint, message_id)
 
 
+def unsupported_action_xml(message_id=None, endpoint="http://127.0.0.1:5985/wsman"):
+    """transfer_get_xml with an action vsnapd does not serve (WS-Eventing Subscribe), for tests
+    that need an authenticated request answered with wsa:ActionNotSupported."""
+    return transfer_get_xml(message_id, endpoint).replace(
+        "http://schemas.xmlsoap.org/ws/2004/09/transfer/Get",
+        "http://schemas.xmlsoap.org/ws/2004/08/eventing/Subscribe")
+
+
 def client_env(extra=None):
     """Environment for client subprocesses: no CA bundle overrides, no proxy for loopback."""
     env = dict(os.environ)

@@ -1,7 +1,6 @@
 #include "server/soap/duration.hpp"
 
 #include <catch2/catch.hpp>
-
 #include <string>
 
 using namespace vsnapd::server::soap;
@@ -13,9 +12,15 @@ TEST_CASE("duration: the forms clients send parse to microseconds", "[server][so
     std::int64_t micros;
   };
   const row rows[] = {
-      {"PT60S", 60'000'000},          {"PT60.000S", 60'000'000},     {"PT1.5S", 1'500'000},
-      {"PT0.000001S", 1},             {"P1D", 86'400'000'000},       {"PT1H", 3'600'000'000},
-      {"P1DT2H3M4.5S", 93'784'500'000}, {"P0Y0M0DT0H0M1S", 1'000'000}, {"PT0S", 0},
+      {"PT60S", 60'000'000},
+      {"PT60.000S", 60'000'000},
+      {"PT1.5S", 1'500'000},
+      {"PT0.000001S", 1},
+      {"P1D", 86'400'000'000},
+      {"PT1H", 3'600'000'000},
+      {"P1DT2H3M4.5S", 93'784'500'000},
+      {"P0Y0M0DT0H0M1S", 1'000'000},
+      {"PT0S", 0},
       {"PT1.1234567S", 1'123'456},
   };
   for (const row& r : rows) {

@@ -149,3 +149,59 @@ TEST_CASE("envelope: unknown headers without mustUnderstand are ignored", "[serv
                        doc);
   CHECK(std::holds_alternative<envelope>(r));
 }
+
+TEST_CASE("envelope: WS-Man option headers are read into the envelope", "[server][soap][envelope]") {
+  pugi::xml_document doc;
+  const auto r = parse(
+      request(good_headers +
+              "<wsman:MaxEnvelopeSize s:mustUnderstand=\"true\">153600</wsman:MaxEnvelopeSize>"
+              "<wsman:OperationTimeout>PT60.500S</wsman:OperationTimeout>"
+              "<wsman:SelectorSet><wsman:Selector Name=\"Name\">x</wsman:Selector></wsman:SelectorSet>"
+              "<wsman:OptionSet><wsman:Option Name=\"o\">1</wsman:Option></wsman:OptionSet>"
+              "<wsman:FragmentTransfer s:mustUnderstand=\"true\">Name</wsman:FragmentTransfer>"
+              "<wsman:RequestTotalItemsCountEstimate/>"
+              "<wsman:Locale xml:lang=\"en-US\" s:mustUnderstand=\"true\"/>"
+              "<p:SessionId xmlns:p=\"http://schemas.microsoft.com/wbem/wsman/1/wsman.xsd\" "
+              "s:mustUnderstand=\"true\">uuid:s</p:SessionId>"),
+      doc);
+  const auto* env = std::get_if<envelope>(&r);
+  REQUIRE(env != nullptr);
+  CHECK(env->max_envelope_size == 153600);
+  REQUIRE(env->operation_timeout);
+  CHECK(env->operation_timeout->count() == 60'500'000);
+  CHECK(env->selector_set);
+  CHECK(env->option_set);
+  CHECK(env->fragment_transfer);
+  CHECK(env->request_total_items_estimate);
+}
+
+TEST_CASE("envelope: header faults, one row per error", "[server][soap][envelope]") {
+  struct row {
+    std::string headers;
+    fault_code code;
+    std::optional<fault_detail> detail;
+  };
+  const row rows[] = {
+      {"<wsman:OperationTimeout>60</wsman:OperationTimeout>",
+       fault_code::invalid_message_information_header, std::nullopt},
+      {"<wsman:MaxEnvelopeSize>many</wsman:MaxEnvelopeSize>",
+       fault_code::invalid_message_information_header, std::nullopt},
+      {"<wsman:MaxEnvelopeSize>8191</wsman:MaxEnvelopeSize>", fault_code::encoding_limit,
+       fault_detail::minimum_envelope_limit},
+      // Known namespaces, unknown headers: refused only when marked mustUnderstand.
+      {"<wsman:Lock s:mustUnderstand=\"true\"/>", fault_code::must_understand, std::nullopt},
+      {"<wsa:Frobnicate s:mustUnderstand=\"1\"/>", fault_code::must_understand, std::nullopt},
+  };
+  for (const row& r : rows) {
+    INFO(r.headers);
+    pugi::xml_document doc;
+    const auto result = parse(request(good_headers + r.headers), doc);
+    const auto* e = std::get_if<envelope_error>(&result);
+    REQUIRE(e != nullptr);
+    CHECK(e->fault.code == r.code);
+    CHECK(e->fault.detail == r.detail);
+    CHECK(e->message_id == "uuid:42");
+  }
+  pugi::xml_document doc;
+  CHECK(std::holds_alternative<envelope>(parse(request(good_headers + "<wsman:Lock/>"), doc)));
+}

@@ -68,3 +68,32 @@ TEST_CASE("fault: SOAP-level faults carry NotUnderstood and Upgrade headers", "[
   const std::string vm = render(fault{fault_code::version_mismatch, std::nullopt, {}, {}, {}}, "m", "r");
   CHECK_THAT(vm, Catch::Contains("<s:Upgrade>"));
 }
+
+TEST_CASE("fault: every CIM status code maps to a WS-Man fault that keeps its description",
+          "[server][soap][fault]") {
+  namespace cim = vsnapd::cim;
+  for (cim::errc e : cim::all_errcs) {
+    INFO(cim::to_string(e));
+    const fault f = from_cim(cim::error{e, "what failed", {}});
+    CHECK(f.reason == "what failed");
+    CHECK_FALSE(info(f.code).subcode.empty());
+  }
+  CHECK(from_cim(cim::error{cim::errc::not_found, "x", {}}).code == fault_code::destination_unreachable);
+  CHECK(from_cim(cim::error{cim::errc::invalid_class, "x", {}}).detail == fault_detail::invalid_resource_uri);
+  CHECK(from_cim(cim::error{cim::errc::invalid_query, "x", {}}).code == fault_code::cannot_process_filter);
+  CHECK(from_cim(cim::error{cim::errc::server_limits_exceeded, "x", {}}).code == fault_code::quota_limit);
+}
+
+TEST_CASE("fault: the Microsoft WSManFault detail carries the code Windows clients read",
+          "[server][soap][fault]") {
+  const std::string timed_out =
+      render(fault{fault_code::timed_out, fault_detail::operation_timeout, "slow", {}, {}, 0},
+             "m", "r", "host1");
+  CHECK_THAT(timed_out, Catch::Contains(R"(Code="2150858793" Machine="host1")"));
+  CHECK_THAT(timed_out, Catch::Contains("<f:Message>slow</f:Message>"));
+  const std::string overridden =
+      render(fault{fault_code::internal_error, std::nullopt, "x", {}, {}, 42}, "m", "r");
+  CHECK_THAT(overridden, Catch::Contains(R"(Code="42")"));
+  const std::string none = render(fault{fault_code::encoding_limit, std::nullopt, "x", {}, {}, 0}, "m", "r");
+  CHECK_THAT(none, !Catch::Contains("WSManFault"));
+}

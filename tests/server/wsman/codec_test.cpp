@@ -1,13 +1,12 @@
 #include "server/wsman/codec.hpp"
 
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <limits>
+
 #include "common/xml/qname.hpp"
 #include "server/cimxml/instance_codec.hpp"
 #include "server/soap/namespaces.hpp"
-
-#include <catch2/catch.hpp>
-
-#include <cmath>
-#include <limits>
 
 using namespace vsnapd;
 using namespace vsnapd::server::wsman;
@@ -39,11 +38,13 @@ const cim::class_repository& repo() {
     key.qualifiers.set(cim::qualifier{"Key", cim::value(cim::scalar(true))});
     c.properties.push_back(key);
     const std::pair<const char*, cim::cim_type> scalars[] = {
-        {"B", cim::cim_type::boolean},  {"U8", cim::cim_type::uint8},   {"S8", cim::cim_type::sint8},
-        {"U16", cim::cim_type::uint16}, {"S16", cim::cim_type::sint16}, {"U32", cim::cim_type::uint32},
-        {"S32", cim::cim_type::sint32}, {"U64", cim::cim_type::uint64}, {"S64", cim::cim_type::sint64},
-        {"R32", cim::cim_type::real32}, {"R64", cim::cim_type::real64}, {"C16", cim::cim_type::char16},
-        {"Str", cim::cim_type::string}, {"When", cim::cim_type::datetime},
+        {"B", cim::cim_type::boolean},     {"U8", cim::cim_type::uint8},
+        {"S8", cim::cim_type::sint8},      {"U16", cim::cim_type::uint16},
+        {"S16", cim::cim_type::sint16},    {"U32", cim::cim_type::uint32},
+        {"S32", cim::cim_type::sint32},    {"U64", cim::cim_type::uint64},
+        {"S64", cim::cim_type::sint64},    {"R32", cim::cim_type::real32},
+        {"R64", cim::cim_type::real64},    {"C16", cim::cim_type::char16},
+        {"Str", cim::cim_type::string},    {"When", cim::cim_type::datetime},
         {"Span", cim::cim_type::datetime}, {"Vague", cim::cim_type::datetime}};
     for (const auto& [n, t] : scalars) {
       c.properties.push_back(prop(n, t));
@@ -63,8 +64,8 @@ const cim::class_repository& repo() {
 const cim::class_decl& cls() { return *repo().find_class(test_ns, "Codec_All"); }
 
 cim::value ref_to(std::string id) {
-  return cim::value(cim::scalar(std::make_shared<const cim::object_path>(
-      cim::object_path(std::string(test_ns), "Codec_All", {{"Id", cim::value(cim::scalar(std::move(id)))}}))));
+  return cim::value(cim::scalar(std::make_shared<const cim::object_path>(cim::object_path(
+      std::string(test_ns), "Codec_All", {{"Id", cim::value(cim::scalar(std::move(id)))}}))));
 }
 
 cim::instance full_instance() {
@@ -107,7 +108,8 @@ pugi::xml_node parse_wrapped(pugi::xml_document& doc, std::string& text, const s
 }
 
 read_context reader() {
-  return read_context{&repo(), test_ns, [](std::string_view t) { return server::cimxml::parse_instance(t); }};
+  return read_context{&repo(), test_ns,
+                      [](std::string_view t) { return server::cimxml::parse_instance(t); }};
 }
 
 }  // namespace
@@ -118,9 +120,15 @@ TEST_CASE("codec: an instance with every type round-trips through DSP0230 XML",
   std::string out;
   append_instance(out, in, write_context{uri_style::dmtf, test_ns, &repo()});
   // Datetimes in their DSP0230 forms; NULL as xsi:nil; a NULL array as one nil element.
-  CHECK_THAT(out, Catch::Contains("<p:When><cim:Datetime>2024-02-29T12:30:00.500000-05:00</cim:Datetime></p:When>"));
-  CHECK_THAT(out, Catch::Contains("<p:Span><cim:Interval>P1DT2H3M4.500000S</cim:Interval></p:Span>"));
-  CHECK_THAT(out, Catch::Contains("<p:Vague><cim:CIM_DateTime>2024**********.******+000</cim:CIM_DateTime></p:Vague>"));
+  CHECK_THAT(out,
+             Catch::Contains(
+                 "<p:When><cim:Datetime>2024-02-29T12:30:00.500000-05:00</cim:Datetime></p:When>"));
+  CHECK_THAT(out,
+             Catch::Contains("<p:Span><cim:Interval>P1DT2H3M4.500000S</cim:Interval></p:Span>"));
+  CHECK_THAT(
+      out,
+      Catch::Contains(
+          "<p:Vague><cim:CIM_DateTime>2024**********.******+000</cim:CIM_DateTime></p:Vague>"));
   CHECK_THAT(out, Catch::Contains("<p:Nothing xsi:nil=\"true\"/>"));
   CHECK_THAT(out, Catch::Contains("<p:Words xsi:nil=\"true\"/>"));
   CHECK_THAT(out, Catch::Contains("<p:Nums>1</p:Nums><p:Nums>2</p:Nums>"));
@@ -149,7 +157,8 @@ TEST_CASE("codec: an empty array is written as nothing and reads back as absent"
   CHECK(back->get("Empty") == nullptr);
 }
 
-TEST_CASE("codec: embedded instances arrive in every encoding clients use", "[server][wsman][codec]") {
+TEST_CASE("codec: embedded instances arrive in every encoding clients use",
+          "[server][wsman][codec]") {
   const std::string p = "<p:Emb xmlns:p=\"urn:x\"";
   const std::string cimxml =
       R"(<INSTANCE CLASSNAME="Codec_All"><PROPERTY NAME="Id" TYPE="string"><VALUE>in</VALUE></PROPERTY></INSTANCE>)";
@@ -163,9 +172,11 @@ TEST_CASE("codec: embedded instances arrive in every encoding clients use", "[se
     bool null;
   };
   const row rows[] = {
-      {"DSP0230 with xsi:type", p + " xsi:type=\"p:Codec_All_Type\"><p:Id>in</p:Id></p:Emb>", false},
+      {"DSP0230 with xsi:type", p + " xsi:type=\"p:Codec_All_Type\"><p:Id>in</p:Id></p:Emb>",
+       false},
       {"DSP0230 without xsi:type", p + "><p:Id>in</p:Id></p:Emb>", false},
-      {"DSP0230 wrapping the class element", p + "><p:Codec_All><p:Id>in</p:Id></p:Codec_All></p:Emb>", false},
+      {"DSP0230 wrapping the class element",
+       p + "><p:Codec_All><p:Id>in</p:Id></p:Codec_All></p:Emb>", false},
       {"CIM-XML in CDATA", p + "><![CDATA[" + cimxml + "]]></p:Emb>", false},
       {"escaped CIM-XML", p + ">" + escaped + "</p:Emb>", false},
       {"empty string", p + "></p:Emb>", true},
@@ -191,16 +202,20 @@ TEST_CASE("codec: embedded instances arrive in every encoding clients use", "[se
   }
 }
 
-TEST_CASE("codec: EPRs read bare, wrapped, with and without __cimnamespace", "[server][wsman][codec]") {
+TEST_CASE("codec: EPRs read bare, wrapped, with and without __cimnamespace",
+          "[server][wsman][codec]") {
   const cim::object_path expected(std::string(test_ns), "Codec_All", {{"Id", cim::value("E1")}});
   std::string written;
   append_epr(written, expected, write_context{uri_style::dmtf, test_ns, &repo()});
   // root/codec is not the default namespace, so the EPR says where it lives.
-  CHECK_THAT(written, Catch::Contains("<wsman:Selector Name=\"__cimnamespace\">root/codec</wsman:Selector>"));
+  CHECK_THAT(written, Catch::Contains(
+                          "<wsman:Selector Name=\"__cimnamespace\">root/codec</wsman:Selector>"));
   const std::string uri = "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/Codec_All";
-  const std::string params = "<wsa:ReferenceParameters><wsman:ResourceURI>" + uri +
-                             "</wsman:ResourceURI><wsman:SelectorSet><wsman:Selector Name=\"Id\">E1</wsman:Selector>";
-  const std::string bare_no_ns = "<x>" + params + "</wsman:SelectorSet></wsa:ReferenceParameters></x>";
+  const std::string params =
+      "<wsa:ReferenceParameters><wsman:ResourceURI>" + uri +
+      "</wsman:ResourceURI><wsman:SelectorSet><wsman:Selector Name=\"Id\">E1</wsman:Selector>";
+  const std::string bare_no_ns =
+      "<x>" + params + "</wsman:SelectorSet></wsa:ReferenceParameters></x>";
   const std::string bare_ns = "<x><wsa:Address>a</wsa:Address>" + params +
                               "<wsman:Selector Name=\"__cimnamespace\">root/codec</wsman:Selector>"
                               "</wsman:SelectorSet></wsa:ReferenceParameters></x>";
@@ -217,7 +232,8 @@ TEST_CASE("codec: EPRs read bare, wrapped, with and without __cimnamespace", "[s
   }
 }
 
-TEST_CASE("codec: bad values are refused with the CIM error that names them", "[server][wsman][codec]") {
+TEST_CASE("codec: bad values are refused with the CIM error that names them",
+          "[server][wsman][codec]") {
   struct row {
     const char* xml;
     cim::errc code;
@@ -225,16 +241,21 @@ TEST_CASE("codec: bad values are refused with the CIM error that names them", "[
   const row rows[] = {
       {"<p:Codec_All xmlns:p=\"u\"><p:U8>256</p:U8></p:Codec_All>", cim::errc::invalid_parameter},
       {"<p:Codec_All xmlns:p=\"u\"><p:B>maybe</p:B></p:Codec_All>", cim::errc::invalid_parameter},
-      {"<p:Codec_All xmlns:p=\"u\"><p:Colour>red</p:Colour></p:Codec_All>", cim::errc::no_such_property},
-      {"<p:Codec_All xmlns:p=\"u\"><p:U8>1</p:U8><p:U8>2</p:U8></p:Codec_All>", cim::errc::invalid_parameter},
-      {"<p:Codec_All xmlns:p=\"u\"><p:When><cim:Datetime>yesterday</cim:Datetime></p:When></p:Codec_All>",
+      {"<p:Codec_All xmlns:p=\"u\"><p:Colour>red</p:Colour></p:Codec_All>",
+       cim::errc::no_such_property},
+      {"<p:Codec_All xmlns:p=\"u\"><p:U8>1</p:U8><p:U8>2</p:U8></p:Codec_All>",
+       cim::errc::invalid_parameter},
+      {"<p:Codec_All "
+       "xmlns:p=\"u\"><p:When><cim:Datetime>yesterday</cim:Datetime></p:When></p:Codec_All>",
        cim::errc::invalid_parameter},
       {"<p:Codec_All xmlns:p=\"u\"><p:Span><cim:Interval>P1Y</cim:Interval></p:Span></p:Codec_All>",
        cim::errc::invalid_parameter},
       {"<p:Codec_All xmlns:p=\"u\"><p:Nums>1</p:Nums><p:Nums xsi:nil=\"true\"/></p:Codec_All>",
        cim::errc::invalid_parameter},
-      {"<p:Codec_All xmlns:p=\"u\"><p:Ref>not an epr</p:Ref></p:Codec_All>", cim::errc::invalid_parameter},
-      {"<p:Codec_All xmlns:p=\"u\"><p:Emb xsi:type=\"p:Nope_Type\"><p:Id>x</p:Id></p:Emb></p:Codec_All>",
+      {"<p:Codec_All xmlns:p=\"u\"><p:Ref>not an epr</p:Ref></p:Codec_All>",
+       cim::errc::invalid_parameter},
+      {"<p:Codec_All xmlns:p=\"u\"><p:Emb "
+       "xsi:type=\"p:Nope_Type\"><p:Id>x</p:Id></p:Emb></p:Codec_All>",
        cim::errc::invalid_parameter},
   };
   for (const row& r : rows) {

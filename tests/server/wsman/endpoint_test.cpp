@@ -1,21 +1,22 @@
 #include "server/wsman/endpoint.hpp"
 
+#include <catch2/catch.hpp>
+#include <regex>
+
 #include "cimom/runtime.hpp"
 #include "tests/fixtures/test_fixture.hpp"
-
-#include <catch2/catch.hpp>
-
-#include <regex>
 
 using namespace vsnapd;
 using namespace vsnapd::server;
 
 namespace {
 
-constexpr std::string_view element_uri = "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/Vsnapd_TestElement";
+constexpr std::string_view element_uri =
+    "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/Vsnapd_TestElement";
 
 std::string request(std::string_view action, std::string_view body, std::string_view headers = {}) {
-  std::string r = R"(<?xml version="1.0" encoding="UTF-8"?><s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" xmlns:w="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd" xmlns:n="http://schemas.xmlsoap.org/ws/2004/09/enumeration"><s:Header><a:Action>)";
+  std::string r =
+      R"(<?xml version="1.0" encoding="UTF-8"?><s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" xmlns:w="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd" xmlns:n="http://schemas.xmlsoap.org/ws/2004/09/enumeration"><s:Header><a:Action>)";
   r += action;
   r += "</a:Action><a:To>/wsman</a:To><w:ResourceURI>";
   r += element_uri;
@@ -61,8 +62,9 @@ std::string body_of(const std::string& reply) {
 
 TEST_CASE("wsman endpoint: a UTF-16 request is decoded, not garbled", "[server][wsman][endpoint]") {
   world w(3);
-  const std::string utf8 = request("http://schemas.xmlsoap.org/ws/2004/09/transfer/Get", "",
-                                   "<w:SelectorSet><w:Selector Name=\"InstanceID\">E2</w:Selector></w:SelectorSet>");
+  const std::string utf8 =
+      request("http://schemas.xmlsoap.org/ws/2004/09/transfer/Get", "",
+              "<w:SelectorSet><w:Selector Name=\"InstanceID\">E2</w:Selector></w:SelectorSet>");
   std::string decl_free = utf8.substr(utf8.find("?>") + 2);
   std::string utf16 = "\xff\xfe";  // BOM, little-endian
   for (char c : std::string(R"(<?xml version="1.0" encoding="UTF-16"?>)") + decl_free) {
@@ -85,7 +87,8 @@ TEST_CASE("wsman endpoint: without an object manager or a caller only Identify i
   const wsman::reply anonymous = bare.dispatch(p, wsman::transport::http);
   CHECK(anonymous.is_fault);
   CHECK_THAT(anonymous.body, Catch::Contains("wsman:AccessDenied"));
-  const wsman::reply no_om = bare.dispatch(p, wsman::transport::http, wsman::caller{"x", role::admin});
+  const wsman::reply no_om =
+      bare.dispatch(p, wsman::transport::http, wsman::caller{"x", role::admin});
   CHECK(no_om.is_fault);
   CHECK_THAT(no_om.body, Catch::Contains("wsa:ActionNotSupported"));
 }
@@ -93,14 +96,15 @@ TEST_CASE("wsman endpoint: without an object manager or a caller only Identify i
 TEST_CASE("wsman endpoint: 10000 instances stream through Pull with bounded contexts",
           "[server][wsman][endpoint]") {
   world w(10000);
-  wsman::reply r = w.run(request("http://schemas.xmlsoap.org/ws/2004/09/enumeration/Enumerate",
-                                 "<n:Enumerate><w:OptimizeEnumeration/><w:MaxElements>100</w:MaxElements></n:Enumerate>"));
+  wsman::reply r = w.run(request(
+      "http://schemas.xmlsoap.org/ws/2004/09/enumeration/Enumerate",
+      "<n:Enumerate><w:OptimizeEnumeration/><w:MaxElements>100</w:MaxElements></n:Enumerate>"));
   REQUIRE_FALSE(r.is_fault);
   const std::regex ctx_re("<wsen:EnumerationContext>([^<]+)</wsen:EnumerationContext>");
   const std::regex item_re("<p:InstanceID>");
   auto count_items = [&](const std::string& s) {
-    return static_cast<std::size_t>(std::distance(std::sregex_iterator(s.begin(), s.end(), item_re),
-                                                  std::sregex_iterator()));
+    return static_cast<std::size_t>(
+        std::distance(std::sregex_iterator(s.begin(), s.end(), item_re), std::sregex_iterator()));
   };
   std::size_t items = count_items(r.body);
   std::size_t pulls = 0;

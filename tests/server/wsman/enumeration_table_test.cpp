@@ -1,8 +1,7 @@
 #include "server/wsman/enumeration_table.hpp"
 
-#include <catch2/catch.hpp>
-
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <set>
 #include <thread>
 

@@ -10,19 +10,18 @@
 // every context id in a reply is written as `$CONTEXT` (ids are random). Reply MessageIDs are
 // fixed. VSNAPD_UPDATE_GOLDEN=1 rewrites the response files (review them by hand).
 
-#include "cimom/runtime.hpp"
-#include "server/cimxml/instance_codec.hpp"
-#include "server/wsman/endpoint.hpp"
-#include "tests/fixtures/test_fixture.hpp"
-
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
+
+#include "cimom/runtime.hpp"
+#include "server/cimxml/instance_codec.hpp"
+#include "server/wsman/endpoint.hpp"
+#include "tests/fixtures/test_fixture.hpp"
 
 namespace fs = std::filesystem;
 using namespace vsnapd;
@@ -104,7 +103,8 @@ struct golden_world {
     ep = std::make_unique<wsman::endpoint>(opts, rt->om());
     ep->set_clock_for_test([this] { return now; });
     // One fixed reply MessageID, so adding a case does not change the others' replies.
-    ep->set_message_ids_for_test([] { return std::string("uuid:00000000-0000-4000-8000-000000000000"); });
+    ep->set_message_ids_for_test(
+        [] { return std::string("uuid:00000000-0000-4000-8000-000000000000"); });
   }
 };
 
@@ -124,7 +124,8 @@ TEST_CASE("wsman golden: every request file gets its recorded reply", "[server][
 
   golden_world w;
   std::string last_context;
-  const std::regex context_re("(<wsen:EnumerationContext>)(uuid:[0-9a-f-]+)(</wsen:EnumerationContext>)");
+  const std::regex context_re(
+      "(<wsen:EnumerationContext>)(uuid:[0-9a-f-]+)(</wsen:EnumerationContext>)");
   for (const fs::path& request_path : cases) {
     std::string name = request_path.filename().string();
     name.resize(name.size() - 12);
@@ -135,9 +136,12 @@ TEST_CASE("wsman golden: every request file gets its recorded reply", "[server][
     }
     wsman::caller who{"golden", role::admin};
     if (auto r = directive(request, "role")) {
-      who.user_role = *r == "reader" ? role::reader : *r == "operator" ? role::operator_ : role::admin;
+      who.user_role = *r == "reader"     ? role::reader
+                      : *r == "operator" ? role::operator_
+                                         : role::admin;
     }
-    for (auto pos = request.find("$CONTEXT"); pos != std::string::npos; pos = request.find("$CONTEXT")) {
+    for (auto pos = request.find("$CONTEXT"); pos != std::string::npos;
+         pos = request.find("$CONTEXT")) {
       request.replace(pos, 8, last_context);
     }
     wsman::parsed_request parsed;

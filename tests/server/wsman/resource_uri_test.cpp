@@ -1,9 +1,9 @@
 #include "server/wsman/resource_uri.hpp"
 
+#include <catch2/catch.hpp>
+
 #include "cimom/runtime.hpp"
 #include "tests/fixtures/test_fixture.hpp"
-
-#include <catch2/catch.hpp>
 
 using namespace vsnapd;
 using namespace vsnapd::server::wsman;
@@ -128,7 +128,8 @@ TEST_CASE("resource_uri: class URIs follow the class prefix and the request styl
         "http://sblim.sf.net/wbem/wscim/1/cim-schema/2/Linux_OperatingSystem");
   CHECK(needs_namespace_selector(uri_style::dmtf, "root/interop", "CIM_RegisteredProfile"));
   CHECK_FALSE(needs_namespace_selector(uri_style::dmtf, "root/cimv2", "CIM_ComputerSystem"));
-  CHECK_FALSE(needs_namespace_selector(uri_style::microsoft, "root/interop", "CIM_RegisteredProfile"));
+  CHECK_FALSE(
+      needs_namespace_selector(uri_style::microsoft, "root/interop", "CIM_RegisteredProfile"));
   // Every URI class_uri writes resolves back to the same class.
   for (auto style : {uri_style::dmtf, uri_style::microsoft}) {
     const std::string uri = class_uri(style, "root/vsnapd/test", "Vsnapd_TestLink");
