@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ET
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import vsnapd_fixture as fx  # noqa: E402
-from test_cimxml_wbemcli import CimxmlDaemon  # noqa: E402
+from test_cimxml_wbemcli import CimxmlDaemon, stop_checked  # noqa: E402
 
 NAMESPACE = "root/vsnapd/test"
 ELEMENTS = 10000
@@ -40,10 +40,7 @@ def setUpModule():
 
 def tearDownModule():
     if D is not None:
-        try:
-            D.stop()
-        finally:
-            D.close()
+        stop_checked(D)
 
 
 # ------------------------------------------------------------------ request building

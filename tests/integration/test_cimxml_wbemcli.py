@@ -74,6 +74,22 @@ class CimxmlDaemon(fx.Vsnapd):
         return os.path.join(self.state_dir, "tls", "cert.pem")
 
 
+SANITIZER_REPORT = re.compile(r"ERROR: (Address|Leak|Thread|UndefinedBehavior)Sanitizer|"
+                              r"WARNING: ThreadSanitizer|runtime error: ")
+
+
+def stop_checked(daemon):
+    """Stop the daemon (exit status 0 asserted) and fail on any sanitizer report in its log:
+    a report that does not abort (UBSan without halt_on_error) would otherwise go unseen."""
+    try:
+        daemon.stop()
+    finally:
+        daemon.close()
+    reports = [line for line in daemon.log_lines() if SANITIZER_REPORT.search(line)]
+    if reports:
+        raise AssertionError("sanitizer report in the daemon's log:\n" + "\n".join(reports[:20]))
+
+
 D = None
 
 
@@ -86,10 +102,7 @@ def setUpModule():
 
 def tearDownModule():
     if D is not None:
-        try:
-            D.stop()
-        finally:
-            D.close()
+        stop_checked(D)
 
 
 # ------------------------------------------------------------------ wbemcli output parsing
