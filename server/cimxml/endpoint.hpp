@@ -20,6 +20,8 @@
 #include <boost/beast/http/status.hpp>
 
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 

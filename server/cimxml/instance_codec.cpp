@@ -2,7 +2,9 @@
 
 #include "cimom/name.hpp"
 
+#include <charconv>
 #include <cstring>
+#include <type_traits>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -169,7 +171,36 @@ void append_scalar_text(std::string& out, const cim::scalar& s) {
     append_escaped(out, inner);
     return;
   }
-  append_escaped(out, cim::to_text(s));
+  // The hot forms of an enumeration are written without the temporary string cim::to_text
+  // builds; their text is the same (decimal integers, the datetime verbatim).
+  if (const auto* str = std::get_if<std::string>(&s)) {
+    append_escaped(out, *str);
+    return;
+  }
+  if (const auto* dt = std::get_if<cim::datetime>(&s)) {
+    out += dt->text();  // digits, '.', '+', '-', ':', '*': nothing to escape
+    return;
+  }
+  const bool written = std::visit(
+      [&out](const auto& v) {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool> &&
+                      !std::is_same_v<T, char16_t>) {
+          char buf[24];
+          // int8/uint8 print as numbers, not characters: widen before formatting.
+          const auto r = std::to_chars(buf, buf + sizeof buf,
+                                       static_cast<std::conditional_t<std::is_signed_v<T>,
+                                                                      long long, unsigned long long>>(v));
+          out.append(buf, r.ptr);
+          return true;
+        } else {
+          return false;
+        }
+      },
+      s);
+  if (!written) {
+    append_escaped(out, cim::to_text(s));
+  }
 }
 
 // The DTD's TYPE for a property of `t`: embedded objects travel as strings.
@@ -591,8 +622,11 @@ void append_instance(std::string& out, const cim::instance& inst, const cim::cla
   append_escaped(out, inst.class_name());
   out += "\">";
   for (const cim::property_value& p : inst.properties()) {
-    const cim::property_decl* decl = cls != nullptr ? cls->property(p.name) : nullptr;
     const cim_type t = p.v.type();
+    // The class only adds to references, embedded objects and arrays; skipping the lookup for
+    // plain scalars saves a name search per property on every enumerated instance.
+    const bool needs_decl = t == cim_type::reference || t == cim_type::object || p.v.is_array();
+    const cim::property_decl* decl = cls != nullptr && needs_decl ? cls->property(p.name) : nullptr;
     if (t == cim_type::reference && !p.v.is_array()) {
       out += "<PROPERTY.REFERENCE NAME=\"";
       append_escaped(out, p.name);
