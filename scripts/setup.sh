@@ -24,6 +24,7 @@ test_pkgs=(
   libxml2-utils         # xmllint: CIM-XML golden responses validated against the DSP0203 DTD
   qemu-utils            # qemu-img: interoperability oracle for the qcow2 engine
   qemu-system-x86       # savevm/loadvm: VM state in qcow2 internal snapshots (TCG)
+  sblim-wbemcli         # wbemcli: CIM-XML client driving /cimom in the integration tests
   cpio xz-utils         # scripts/build-test-guest.sh: initramfs archive, kernel payload
   # schema.pywbem needs only python3: Debian 12 has no python3-pywbem, so the test uses
   # tests/tools/dsp0004_mof.py and adds pywbem's MOFCompiler only where it is installed.

@@ -19,6 +19,10 @@ vsnapd_add_integration_test(test_tls)
 vsnapd_add_integration_test(test_wsl)
 # vsnapd-img against qemu-img/qemu-io (real qcow2 files; needs qemu-utils).
 vsnapd_add_integration_test(test_vsnapd_img)
+# CIM-XML (/cimom) on vsnapd-testd: the real wbemcli over HTTP and HTTPS, and raw HTTP for the
+# streamed 10,000-instance enumeration and the pull operations.
+vsnapd_add_integration_test(test_cimxml_wbemcli)
+vsnapd_add_integration_test(test_cimxml_raw)
 
 # The test guest (scripts/build-test-guest.sh) boots under QEMU/TCG and answers on its serial
 # console; skips only when the guest cannot be built (no network for apt-get download). It runs
@@ -27,3 +31,8 @@ if(VSNAPD_SANITIZE STREQUAL "")
   vsnapd_add_integration_test(test_guest_boot)
   set_tests_properties(integration.test_guest_boot PROPERTIES TIMEOUT 300)
 endif()
+
+# WS-Man real clients against vsnapd-testd (issue 4): python3-winrm, wsl, curl.
+vsnapd_add_integration_test(test_wsman_pywinrm)
+vsnapd_add_integration_test(test_wsman_wsl)
+vsnapd_add_integration_test(test_wsman_curl)
