@@ -21,6 +21,7 @@ test_pkgs=(
   python3 python3-winrm # WinRM client (pywinrm), run with /usr/bin/python3
   wsl uuid-runtime      # openwsman-style shell client (wsl uses uuidgen)
   curl openssl ca-certificates
+  libxml2-utils         # xmllint: CIM-XML golden responses validated against the DSP0203 DTD
   qemu-utils            # qemu-img: interoperability oracle for the qcow2 engine
   qemu-system-x86       # savevm/loadvm: VM state in qcow2 internal snapshots (TCG)
   cpio xz-utils         # scripts/build-test-guest.sh: initramfs archive, kernel payload

@@ -54,6 +54,43 @@ media_check check_soap_media_type(std::string_view value) {
   return media_check::ok;
 }
 
+// The host name a client addressed ("h" from "h:5988", "::1" from "[::1]:5988"), written into
+// the INSTANCEPATHs of CIM-XML responses so that the client can use them as they are.
+std::string host_of(std::string_view host) {
+  if (!host.empty() && host.front() == '[') {
+    const auto close = host.find(']');
+    return std::string(host.substr(1, close == std::string_view::npos ? host.npos : close - 1));
+  }
+  host = host.substr(0, host.find(':'));
+  return host.empty() ? std::string("localhost") : std::string(host);
+}
+
+// The HTTP shape of a CIM-XML answer (DSP0200 section 7): 200 with CIMOperation:
+// MethodResponse, or 400/501/510 with CIMError; header names carry the M-POST prefix and an
+// Ext: header when the request was an M-POST (RFC 2774 section 4).
+http_response cimxml_response(const http_request& req, cimxml::reply&& r) {
+  const std::string prefix = r.mpost_prefix.empty() ? std::string() : r.mpost_prefix + "-";
+  http_response res;
+  if (r.status == http::status::ok) {
+    res = http_response{http::status::ok, req.version()};
+    res.set(http::field::server, server_header);
+    res.set(http::field::content_type, "application/xml; charset=\"utf-8\"");
+    res.set(prefix + "CIMOperation", "MethodResponse");
+    res.keep_alive(req.keep_alive());
+    res.body() = std::move(r.body);
+    res.prepare_payload();
+  } else {
+    res = text_response(req.version(), req.keep_alive(), r.status, std::move(r.body));
+    if (r.cim_error) {
+      res.set(prefix + "CIMError", cimxml::to_string(*r.cim_error));
+    }
+  }
+  if (!r.mpost_prefix.empty()) {
+    res.set("Ext", "");
+  }
+  return res;
+}
+
 }  // namespace
 
 std::string_view to_string(protocol p) {
@@ -76,7 +113,8 @@ router::router(const config& cfg, boost::asio::any_io_executor blocking, cim::ob
                                            cfg.auth.allow_unencrypted, !cfg.tls.client_ca.empty()},
                  cfg.limits.max_enumerations_per_user, cfg.limits.enumeration_expiry, "localhost",
                  [](std::string_view text) { return cimxml::parse_instance(text); }},
-             om) {}
+             om),
+      cimxml_(om, cimxml::endpoint::limits{}) {}
 
 http_response text_response(unsigned version, bool keep_alive, http::status status,
                             std::string text) {
@@ -221,12 +259,16 @@ boost::asio::awaitable<http_response> router::handle(http_request&& req,
   }
 
   if (conn.proto == protocol::cimxml) {
-    // The CIM-XML operations arrive with their own issue; DSP0200 section 7.4 prescribes 501
-    // with CIMError: unsupported-operation for what a server does not implement.
-    http_response res = text_response(req.version(), req.keep_alive(), http::status::not_implemented,
-                                      "CIM-XML operations are not implemented yet");
-    res.set("CIMError", "unsupported-operation");
-    co_return res;
+    const cimxml::caller who_cimxml{who.user, who.user_role, host_of(req[http::field::host])};
+    const std::string verb(req.method_string());
+    // The object manager calls providers, which must not run on I/O threads.
+    cimxml::reply r = co_await boost::asio::co_spawn(
+        blocking_,
+        [this, &req, &verb, &who_cimxml]() -> boost::asio::awaitable<cimxml::reply> {
+          co_return cimxml_.handle(verb, req, std::move(req.body()), who_cimxml);
+        },
+        boost::asio::use_awaitable);
+    co_return cimxml_response(req, std::move(r));
   }
   const wsman::transport transport = conn.encrypted ? wsman::transport::https : wsman::transport::http;
   if (parsed.is_identify() || std::holds_alternative<soap::envelope_error>(parsed.envelope)) {

@@ -5,6 +5,7 @@
 
 #include "cimom/object_manager.hpp"
 #include "server/auth/authenticator.hpp"
+#include "server/cimxml/endpoint.hpp"
 #include "server/config.hpp"
 #include "server/wsman/endpoint.hpp"
 
@@ -74,6 +75,7 @@ class router {
   auth::authenticator auth_;
   cim::object_manager& om_;
   wsman::endpoint wsman_;
+  cimxml::endpoint cimxml_;
 };
 
 }  // namespace vsnapd::server

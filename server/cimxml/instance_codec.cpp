@@ -1,9 +1,10 @@
 #include "server/cimxml/instance_codec.hpp"
 
 #include "cimom/name.hpp"
-#include "common/xml/escape.hpp"
 
+#include <charconv>
 #include <cstring>
+#include <type_traits>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -170,7 +171,36 @@ void append_scalar_text(std::string& out, const cim::scalar& s) {
     append_escaped(out, inner);
     return;
   }
-  append_escaped(out, cim::to_text(s));
+  // The hot forms of an enumeration are written without the temporary string cim::to_text
+  // builds; their text is the same (decimal integers, the datetime verbatim).
+  if (const auto* str = std::get_if<std::string>(&s)) {
+    append_escaped(out, *str);
+    return;
+  }
+  if (const auto* dt = std::get_if<cim::datetime>(&s)) {
+    out += dt->text();  // digits, '.', '+', '-', ':', '*': nothing to escape
+    return;
+  }
+  const bool written = std::visit(
+      [&out](const auto& v) {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool> &&
+                      !std::is_same_v<T, char16_t>) {
+          char buf[24];
+          // int8/uint8 print as numbers, not characters: widen before formatting.
+          const auto r = std::to_chars(buf, buf + sizeof buf,
+                                       static_cast<std::conditional_t<std::is_signed_v<T>,
+                                                                      long long, unsigned long long>>(v));
+          out.append(buf, r.ptr);
+          return true;
+        } else {
+          return false;
+        }
+      },
+      s);
+  if (!written) {
+    append_escaped(out, cim::to_text(s));
+  }
 }
 
 // The DTD's TYPE for a property of `t`: embedded objects travel as strings.
@@ -453,16 +483,36 @@ cim::result<cim::instance> parse_instance(std::string_view text) {
 // --- Encoding ------------------------------------------------------------------------------
 
 void append_escaped(std::string& out, std::string_view text) {
-  std::size_t start = 0;
+  // Copies runs of plain characters whole: most values (names, numbers, keys) have nothing to
+  // escape, and enumerations write millions of them.
+  std::size_t run = 0;
+  const auto flush = [&](std::size_t i) {
+    out.append(text.data() + run, i - run);
+    run = i + 1;
+  };
   for (std::size_t i = 0; i < text.size(); ++i) {
     const auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
-      xml::append_escaped(out, text.substr(start, i - start));
-      out += "\xEF\xBF\xBD";  // U+FFFD: XML 1.0 cannot carry C0 controls even as references
-      start = i + 1;
+    if (c > '>') {
+      continue;
+    }
+    switch (c) {
+      case '&': flush(i); out += "&amp;"; break;
+      case '<': flush(i); out += "&lt;"; break;
+      case '>': flush(i); out += "&gt;"; break;
+      case '"': flush(i); out += "&quot;"; break;
+      case '\'': flush(i); out += "&apos;"; break;
+      // CR, LF and TAB as references so that they survive attribute-value normalization.
+      case '\r': flush(i); out += "&#13;"; break;
+      case '\n': flush(i); out += "&#10;"; break;
+      case '\t': flush(i); out += "&#9;"; break;
+      default:
+        if (c < 0x20) {
+          flush(i);
+          out += "\xEF\xBF\xBD";  // U+FFFD: XML 1.0 cannot carry C0 controls even as references
+        }
     }
   }
-  xml::append_escaped(out, text.substr(start));
+  out.append(text.data() + run, text.size() - run);
 }
 
 void append_scalar(std::string& out, const cim::scalar& s) {
@@ -572,8 +622,11 @@ void append_instance(std::string& out, const cim::instance& inst, const cim::cla
   append_escaped(out, inst.class_name());
   out += "\">";
   for (const cim::property_value& p : inst.properties()) {
-    const cim::property_decl* decl = cls != nullptr ? cls->property(p.name) : nullptr;
     const cim_type t = p.v.type();
+    // The class only adds to references, embedded objects and arrays; skipping the lookup for
+    // plain scalars saves a name search per property on every enumerated instance.
+    const bool needs_decl = t == cim_type::reference || t == cim_type::object || p.v.is_array();
+    const cim::property_decl* decl = cls != nullptr && needs_decl ? cls->property(p.name) : nullptr;
     if (t == cim_type::reference && !p.v.is_array()) {
       out += "<PROPERTY.REFERENCE NAME=\"";
       append_escaped(out, p.name);

@@ -348,6 +348,18 @@ std::string_view envelope_namespaces() {
   return decls;
 }
 
+std::optional<cim::datetime> parse_xs_datetime(std::string_view text) {
+  const auto cim_text = cim_from_xs_datetime(text);
+  if (!cim_text) {
+    return std::nullopt;
+  }
+  auto d = cim::datetime::parse(*cim_text);
+  if (!d) {
+    return std::nullopt;
+  }
+  return *d;
+}
+
 std::string element_text(pugi::xml_node element) {
   std::string out;
   for (pugi::xml_node c = element.first_child(); c; c = c.next_sibling()) {

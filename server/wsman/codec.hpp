@@ -19,6 +19,7 @@
 // Format code only (STYLE rule 5): no object manager, no I/O. Thread-safe (no state).
 
 #include <functional>
+#include <optional>
 #include <pugixml.hpp>
 #include <string>
 #include <string_view>
@@ -68,6 +69,10 @@ struct read_context {
   /// empty, embedded instances in that encoding are refused with errc::not_supported.
   std::function<cim::result<cim::instance>(std::string_view)> parse_cimxml_instance;
 };
+
+/// Parses an xs:dateTime (`2024-02-29T12:30:00.5+01:00`, `...Z`, or without a zone: UTC) into a
+/// CIM timestamp; nullopt when malformed.
+std::optional<cim::datetime> parse_xs_datetime(std::string_view text);
 
 /// The concatenated text and CDATA content of `element` (not trimmed).
 std::string element_text(pugi::xml_node element);

@@ -636,11 +636,21 @@ struct endpoint::request_state {
     if (!e) {
       return std::optional<clock::time_point>{};
     }
-    const auto d = soap::parse_duration(xml::trimmed_text(e));
+    const std::string_view text = xml::trimmed_text(e);
+    auto d = soap::parse_duration(text);
+    if (!d) {
+      // WS-Enumeration also allows an absolute xs:dateTime: turn it into the time left.
+      if (const auto at = parse_xs_datetime(text); at && at->unix_micros()) {
+        const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count();
+        d = std::chrono::microseconds(*at->unix_micros() - now_us);
+      }
+    }
     if (!d || d->count() <= 0) {
       return make_fault(fault_code::invalid_expiration_time,
-                        "wsen:Expires '" + std::string(xml::trimmed_text(e)) +
-                            "' is not a positive xs:duration (absolute times are not supported).");
+                        "wsen:Expires '" + std::string(text) +
+                            "' is neither a positive xs:duration nor a future xs:dateTime.");
     }
     return std::optional<clock::time_point>(ep.now_() +
                                             std::chrono::duration_cast<clock::duration>(*d));
@@ -1163,8 +1173,9 @@ struct endpoint::request_state {
     std::string items;
     auto d = fill(*ctx, max_elements, max_chars, pull_deadline, items);
     if (!d) {
-      if (d.error().code == fault_code::timed_out) {
-        // DSP0226 R8.2.3: the context survives a timeout; the client pulls again.
+      if (d.error().code == fault_code::timed_out || d.error().code == fault_code::encoding_limit) {
+        // DSP0226 R8.2.3: the context survives a timeout; the client pulls again. An item too
+        // large for MaxCharacters stays pending for a Pull that allows more.
         ep.enumerations_->put_back(id, std::move(ctx), ep.now_());
       } else {
         ep.enumerations_->erase_checked_out(id);
@@ -1266,16 +1277,10 @@ struct endpoint::request_state {
           fault_code::action_not_supported,
           "The class " + r->cls->name + " has no method '" + std::string(method_name) + "'."));
     }
-    // Static methods and calls with no instance selectors run on the class.
-    bool has_keys = false;
-    for (pugi::xml_node s = xml::first_element(env.selector_set); s; s = s.next_sibling()) {
-      if (xml::is(s, ns::wsman, "Selector") &&
-          !cim::name_equal(s.attribute("Name").value(), "__cimnamespace")) {
-        has_keys = true;
-      }
-    }
+    // A static method runs on the class (selectors other than __cimnamespace, which some
+    // clients send anyway, do not matter); any other method needs selectors naming one instance.
     cim::object_path target(r->ns, r->cls->name);
-    if (has_keys || (!method->is_static() && r->cls->keys().empty())) {
+    if (!method->is_static()) {
       auto path = path_from_selectors(*r);
       if (!path) {
         return fail(path.error());

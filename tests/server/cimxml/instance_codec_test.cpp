@@ -19,6 +19,9 @@ cim::instance sample() {
   inst.set("Index", cim::value(cim::scalar(std::uint32_t{7})));
   inst.set("Flag", cim::value(cim::scalar(true)));
   inst.set("Big", cim::value(cim::scalar(std::int64_t{-9000000000})));
+  inst.set("Tiny", cim::value(cim::scalar(std::int8_t{-5})));
+  inst.set("Byte", cim::value(cim::scalar(std::uint8_t{200})));
+  inst.set("Letter", cim::value(cim::scalar(char16_t{0x20AC})));
   inst.set("Ratio", cim::value(cim::scalar(0.1)));
   inst.set("Created", cim::value(cim::scalar(*cim::datetime::parse("20260101120000.000000+060"))));
   inst.set("Codes", cim::value::array(cim_type::uint16, {std::uint16_t{1}, std::uint16_t{65535}}));
@@ -42,6 +45,12 @@ TEST_CASE("instance_codec: an instance with every value form round-trips", "[ser
   CHECK(xml.find("<PROPERTY NAME=\"Flag\" TYPE=\"boolean\"><VALUE>TRUE</VALUE></PROPERTY>") !=
         std::string::npos);
   CHECK(xml.find("<PROPERTY NAME=\"Ratio\" TYPE=\"real64\"><VALUE>0.1</VALUE></PROPERTY>") !=
+        std::string::npos);
+  CHECK(xml.find("<PROPERTY NAME=\"Tiny\" TYPE=\"sint8\"><VALUE>-5</VALUE></PROPERTY>") !=
+        std::string::npos);
+  CHECK(xml.find("<PROPERTY NAME=\"Byte\" TYPE=\"uint8\"><VALUE>200</VALUE></PROPERTY>") !=
+        std::string::npos);
+  CHECK(xml.find("<PROPERTY NAME=\"Letter\" TYPE=\"char16\"><VALUE>\xE2\x82\xAC</VALUE></PROPERTY>") !=
         std::string::npos);
   CHECK(xml.find("<PROPERTY NAME=\"Notes\" TYPE=\"string\"></PROPERTY>") != std::string::npos);
   CHECK(xml.find("EmbeddedObject=\"instance\"><VALUE>&lt;INSTANCE CLASSNAME=&quot;") !=

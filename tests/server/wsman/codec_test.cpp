@@ -267,3 +267,25 @@ TEST_CASE("codec: bad values are refused with the CIM error that names them",
     CHECK(inst.error().code == r.code);
   }
 }
+
+TEST_CASE("codec: xs:dateTime text becomes a CIM timestamp", "[server][wsman][codec]") {
+  struct row {
+    const char* xs;
+    const char* cim;
+  };
+  const row rows[] = {{"2024-02-29T12:30:00Z", "20240229123000.000000+000"},
+                      {"2024-02-29T12:30:00", "20240229123000.000000+000"},
+                      {"2024-02-29T12:30:00.1234567+05:30", "20240229123000.123456+330"},
+                      {"1999-12-31T23:59:59-08:00", "19991231235959.000000-480"}};
+  for (const row& r : rows) {
+    INFO(r.xs);
+    const auto d = parse_xs_datetime(r.xs);
+    REQUIRE(d);
+    CHECK(d->text() == r.cim);
+  }
+  for (const char* bad : {"", "2024-02-29", "2024-02-29 12:30:00", "2024-13-01T00:00:00Z",
+                          "2024-02-29T12:30:00+5", "yyyy-mm-ddThh:mm:ssZ"}) {
+    INFO(bad);
+    CHECK_FALSE(parse_xs_datetime(bad));
+  }
+}
