@@ -35,9 +35,16 @@ std::optional<parse_error> parse_in_place(pugi::xml_document& doc, std::string& 
     return parse_error{parse_errc::not_wellformed, static_cast<std::size_t>(r.offset),
                        std::string(r.description()) + " at byte " + std::to_string(r.offset)};
   }
+  // pugixml accepts several top-level elements; XML allows exactly one (two envelopes sent
+  // back to back must not be answered as if only the first had come).
+  int roots = 0;
   for (pugi::xml_node n = doc.first_child(); n; n = n.next_sibling()) {
     if (n.type() == pugi::node_doctype) {
       return parse_error{parse_errc::has_doctype, 0, "document type declarations are not allowed"};
+    }
+    if (n.type() == pugi::node_element && ++roots > 1) {
+      return parse_error{parse_errc::not_wellformed, static_cast<std::size_t>(n.offset_debug()),
+                         "more than one root element"};
     }
   }
   if (!doc.document_element()) {

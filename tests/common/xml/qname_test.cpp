@@ -75,6 +75,8 @@ TEST_CASE("xml parse: every failure has its own code", "[common][xml][parse]") {
       {"this is not xml <<<", 100, xml::parse_errc::not_wellformed},
       {"<a><b></a>", 100, xml::parse_errc::not_wellformed},
       {"<a>", 100, xml::parse_errc::not_wellformed},
+      {"<a/><b/>", 100, xml::parse_errc::not_wellformed},
+      {"<a/><?xml version=\"1.0\"?><a/>", 100, xml::parse_errc::not_wellformed},
       {R"(<!DOCTYPE a [<!ENTITY x "y">]><a>&x;</a>)", 100, xml::parse_errc::has_doctype},
   };
   for (const auto& r : rows) {
