@@ -938,8 +938,10 @@ result<method_result> object_manager::invoke_method(const operation_context& ctx
     }
     const auto index = static_cast<std::size_t>(decl - method->parameters.data());
     if (!decl->is_in()) {
-      return fail(errc::invalid_parameter,
-                  "parameter " + decl->name + " of " + what + " is an OUT parameter, not an input");
+      // An OUT-only parameter sent as input is ignored, never passed on: schema versions differ
+      // on such parameters (CreateSnapshot's ResultingSnapshot and Job are OUT in CIM 2.41 but
+      // IN/OUT in 2.35 and on Hyper-V, whose clients send them), and the value has no meaning.
+      continue;
     }
     if (given[index]) {
       return fail(errc::invalid_parameter,

@@ -11,6 +11,10 @@ std::string_view to_string(errc e) {
     case errc::backend_failed: return "backend_failed";
     case errc::not_supported: return "not_supported";
     case errc::timed_out: return "timed_out";
+    case errc::invalid_argument: return "invalid_argument";
+    case errc::already_exists: return "already_exists";
+    case errc::cancelled: return "cancelled";
+    case errc::journal_failed: return "journal_failed";
   }
   return "unknown";
 }

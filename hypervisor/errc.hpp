@@ -19,12 +19,18 @@ enum class errc : std::uint8_t {
   backend_failed,         ///< the hypervisor reported an error
   not_supported,          ///< the backend cannot do this (e.g. full snapshots without memory)
   timed_out,              ///< the backend did not answer in time
+  invalid_argument,       ///< a malformed definition or request (bad name, size, path)
+  already_exists,         ///< a system with that id exists already
+  cancelled,              ///< the caller cancelled a long operation (stop_token)
+  journal_failed,         ///< the snapshot metadata database could not be read or written
 };
 
 inline constexpr std::array all_errcs{errc::no_such_system,   errc::no_such_snapshot,
                                       errc::invalid_state,    errc::backend_unavailable,
                                       errc::backend_failed,   errc::not_supported,
-                                      errc::timed_out};
+                                      errc::timed_out,        errc::invalid_argument,
+                                      errc::already_exists,   errc::cancelled,
+                                      errc::journal_failed};
 
 std::string_view to_string(errc e);
 const char* category_name(errc);

@@ -1,9 +1,53 @@
 // vsnapd: the composition root (STYLE rule 4). It decides which providers the daemon serves and
 // hands them to daemon_main; everything else about the daemon's life lives in server/daemon.cpp.
 
+#include "cimom/providers/virtualization/register.hpp"
 #include "server/daemon.hpp"
+
+#if VSNAPD_WITH_KVM
+#include "hypervisor/qemu/qemu_hypervisor.hpp"
+#endif
+
+#include <memory>
+
+namespace {
+
+using namespace vsnapd;
+
+#if VSNAPD_WITH_KVM
+// The hypervisor and the providers over it, torn down providers first (their jobs call the
+// hypervisor until the registration has waited for them).
+struct virtualization {
+  std::unique_ptr<hv::qemu::qemu_hypervisor> hypervisor;
+  std::unique_ptr<cim::providers::virtualization::virtualization_registration> providers;
+  ~virtualization() { providers.reset(); }
+};
+
+cim::result<std::shared_ptr<void>> register_providers(cim::runtime& rt,
+                                                      const server::startup_facts& facts) {
+  auto v = std::make_shared<virtualization>();
+  hv::qemu::qemu_options options;
+  // The backend's files (hypervisor.sqlite, vms/) sit beside cim.sqlite: one state directory.
+  options.state_dir = facts.state_dir;
+  auto opened = hv::qemu::qemu_hypervisor::open(options);
+  if (!opened) {
+    return cim::fail(cim::errc::failed,
+                     "the QEMU hypervisor backend did not open in " + facts.state_dir + ": " +
+                         opened.error().message());
+  }
+  v->hypervisor = std::move(*opened);
+  v->providers = VSNAPD_TRY(cim::providers::virtualization::register_virtualization(
+      rt, *v->hypervisor, {facts.host_name, facts.state_dir}));
+  return std::shared_ptr<void>(std::move(v));
+}
+#endif
+
+}  // namespace
 
 int main(int argc, char** argv) {
   vsnapd::server::daemon_hooks hooks;
+#if VSNAPD_WITH_KVM
+  hooks.register_providers = register_providers;
+#endif
   return vsnapd::server::daemon_main(argc, argv, hooks);
 }

@@ -33,6 +33,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -82,7 +83,11 @@ class stop_signal {
     std::lock_guard lock(mutex_);
     flag_.store(true, std::memory_order_release);
     cv_.notify_all();
+    source_.request_stop();
   }
+  /// The same signal as a std::stop_token, for work that hands cancellation to another layer
+  /// (hv::op_control::stop) instead of polling requested().
+  std::stop_token token() const { return source_.get_token(); }
   /// Waits until a stop is requested or `timeout` passes. @return requested().
   bool wait_for(std::chrono::milliseconds timeout) {
     std::unique_lock lock(mutex_);
@@ -93,6 +98,7 @@ class stop_signal {
   std::atomic<bool> flag_{false};
   std::mutex mutex_;
   std::condition_variable cv_;
+  std::stop_source source_;
 };
 
 /// Handed to a job's work function on its worker thread.
@@ -104,6 +110,8 @@ class job_context {
   /// external, e.g. a QEMU job, and must still react to Terminate at once).
   /// @return true when a stop was requested.
   bool wait_for_stop(std::chrono::milliseconds timeout) { return stop_->wait_for(timeout); }
+  /// The stop request as a std::stop_token (requested exactly when stop_requested() is true).
+  std::stop_token stop_token() const { return stop_->token(); }
   /// Sets PercentComplete (clamped to 100; never goes down). Cheap: no persistence, no event.
   void report_progress(std::uint16_t percent);
   /// Adds an affected element once it exists (e.g. the snapshot this job created).

@@ -13,6 +13,7 @@
 #include "common/text.hpp"
 #include "common/xml/escape.hpp"
 #include "common/xml/qname.hpp"
+#include "server/cimxml/class_codec.hpp"
 #include "server/soap/duration.hpp"
 #include "server/soap/namespaces.hpp"
 #include "server/version.hpp"
@@ -676,9 +677,12 @@ struct endpoint::request_state {
       return fail(r.error());
     }
     if (r->what == resource::kind::class_schema) {
-      return fail(make_fault(fault_code::action_not_supported,
-                             "Class declarations over WS-Man (Get-CimClass) are not supported; use "
-                             "CIM-XML GetClass."));
+      if (op == operation::del) {
+        return fail(make_fault(fault_code::action_not_supported,
+                               "Class declarations are read-only: the schema is compiled into "
+                               "the server."));
+      }
+      return get_class(*r);
     }
     if (auto f = need_class(*r)) {
       return fail(*f);
@@ -739,6 +743,45 @@ struct endpoint::request_state {
     } else {
       append_instance(w.out(), *inst, wc);
     }
+    return finish(w);
+  }
+  /// A boolean wsman:Option of the request, or `fallback` when absent.
+  bool option_flag(std::string_view name, bool fallback) const {
+    for (pugi::xml_node o = xml::first_element(env.option_set); o; o = o.next_sibling()) {
+      if (xml::is(o, ns::wsman, "Option") && cim::name_equal(o.attribute("Name").value(), name)) {
+        const std::string_view v = xml::trimmed_text(o);
+        return v == "true" || v == "1" || v.empty();  // a bare option means "on"
+      }
+    }
+    return fallback;
+  }
+  /// Get of a class declaration (DSP0227 section 15.4, MS-WSMV 3.1.4.2; Get-CimClass): the
+  /// ClassName selector names the class, the body is the CIM-XML CLASS element. The options of
+  /// DSP0227 section 15.8 default to the complete class, which is what Get-CimClass shows.
+  reply get_class(const resource& r) const {
+    std::optional<std::string_view> class_name;
+    for (pugi::xml_node sel = xml::first_element(env.selector_set); sel; sel = sel.next_sibling()) {
+      if (xml::is(sel, ns::wsman, "Selector") &&
+          cim::name_equal(sel.attribute("Name").value(), "ClassName")) {
+        class_name = xml::trimmed_text(sel);
+      }
+    }
+    if (!class_name || class_name->empty()) {
+      return fail(make_fault(fault_code::invalid_selectors,
+                             "A class declaration is addressed by the ClassName selector.",
+                             fault_detail::insufficient_selectors));
+    }
+    cim::get_class_options go;
+    go.local_only = !option_flag("IncludeInheritedElements", true);
+    go.include_qualifiers = option_flag("IncludeQualifiers", true);
+    go.include_class_origin = option_flag("IncludeClassOrigin", false);
+    auto cls = ep.om_->get_class(context(r.ns), *class_name, go);
+    if (!cls) {
+      return fail(soap::from_cim(cls.error()));
+    }
+    reply_writer w(response_action(env.action), env.message_id, ep.message_id());
+    w.begin_body();
+    cimxml::append_class(w.out(), *cls);
     return finish(w);
   }
   /// WS-Transfer Put (whole instance or fragment) and Create.
@@ -1371,7 +1414,13 @@ reply endpoint::handle(const soap::envelope& env, const caller& who) const {
       continue;
     }
     const std::string_view must = o.attribute("MustComply").value();
-    if (must == "true" || must == "1") {
+    // The class-declaration options (DSP0227 section 15.8) are implemented, so they may be
+    // demanded.
+    const std::string_view name = o.attribute("Name").value();
+    const bool implemented = cim::name_equal(name, "IncludeInheritedElements") ||
+                             cim::name_equal(name, "IncludeQualifiers") ||
+                             cim::name_equal(name, "IncludeClassOrigin");
+    if ((must == "true" || must == "1") && !implemented) {
       return fail(make_fault(fault_code::invalid_options,
                              "The option '" + std::string(o.attribute("Name").value()) +
                                  "' is marked MustComply but is not supported."));

@@ -655,6 +655,21 @@ TEST_CASE("object_manager: method parameters are matched, converted and passed i
   CHECK(call.in[2].v.type() == cim_type::reference);
 }
 
+TEST_CASE("object_manager: an OUT-only parameter sent as input is ignored, not passed on",
+          "[cimom][object_manager]") {
+  fixture f;
+  f.methods.answer(method_result{value(scalar(std::uint64_t{0})), {}});
+  auto r = f.om.invoke_method(f.ctx, path_of("Test_VirtualSystem.Name=\"vm1\""),
+                              "RequestStateChange",
+                              {param_value{"RequestedState", value("3")},
+                               param_value{"Job", value("Test_Setting.InstanceID=\"j\"")}});
+  REQUIRE(r);
+  const auto calls = f.methods.calls();
+  REQUIRE(calls.size() == 1);
+  REQUIRE(calls[0].in.size() == 1);
+  CHECK(calls[0].in[0].name == "RequestedState");
+}
+
 TEST_CASE("object_manager: method parameter checking, one row per error",
           "[cimom][object_manager]") {
   fixture f;
@@ -718,12 +733,6 @@ TEST_CASE("object_manager: method parameter checking, one row per error",
        {{"RequestedState", state}, {"Target", value("not a path!")}},
        errc::invalid_parameter,
        "Target"},
-      {"OUT-only parameter as input",
-       vm1,
-       "RequestStateChange",
-       {{"RequestedState", state}, {"Job", value("Test_Setting.InstanceID=\"j\"")}},
-       errc::invalid_parameter,
-       "Job"},
       {"parameter given twice",
        vm1,
        "RequestStateChange",
