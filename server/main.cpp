@@ -8,7 +8,9 @@
 #include "hypervisor/qemu/qemu_hypervisor.hpp"
 #endif
 
+#include <cstdlib>
 #include <memory>
+#include <string>
 
 namespace {
 
@@ -23,6 +25,15 @@ struct virtualization {
   ~virtualization() { providers.reset(); }
 };
 
+// Where scripts/build-test-guest.sh puts the guest by default.
+std::string test_guest_dir() {
+  if (const char* cache = std::getenv("XDG_CACHE_HOME"); cache != nullptr && *cache != '\0') {
+    return std::string(cache) + "/vsnapd/test-guest";
+  }
+  const char* home = std::getenv("HOME");
+  return std::string(home != nullptr ? home : "") + "/.cache/vsnapd/test-guest";
+}
+
 cim::result<std::shared_ptr<void>> register_providers(cim::runtime& rt,
                                                       const server::startup_facts& facts) {
   auto v = std::make_shared<virtualization>();
@@ -36,6 +47,12 @@ cim::result<std::shared_ptr<void>> register_providers(cim::runtime& rt,
                          opened.error().message());
   }
   v->hypervisor = std::move(*opened);
+  // First start with no VM: a stopped `demo` VM, so that a new user can snapshot something at
+  // once. It boots the test guest when scripts/build-test-guest.sh has built it.
+  if (auto demo = v->hypervisor->define_demo_if_empty(test_guest_dir()); !demo) {
+    return cim::fail(cim::errc::failed,
+                     "defining the demo VM failed: " + demo.error().message());
+  }
   v->providers = VSNAPD_TRY(cim::providers::virtualization::register_virtualization(
       rt, *v->hypervisor, {facts.host_name, facts.state_dir}));
   return std::shared_ptr<void>(std::move(v));

@@ -383,10 +383,21 @@ asio::awaitable<result<std::string>> wait_migration(std::shared_ptr<qmp_client> 
     if (e.error() != make_error_code(errc::timed_out)) {
       co_return e.error();
     }
-    if (ctl != nullptr) {
+    // Every 100 ms without an event: progress, and the status itself, so a MIGRATION event
+    // that never reaches us (seen once under ThreadSanitizer's timing) cannot hang the wait.
+    {
       auto q = co_await qmp(c, "query-migrate");
       if (q) {
-        if (auto* ram = q->as_object().if_contains("ram")) {
+        auto* qs = q->as_object().if_contains("status");
+        std::string st = qs != nullptr && qs->is_string() ? std::string(qs->as_string()) : "";
+        if (st == "failed" || st == "cancelled") {
+          co_return make_error_code(st == "cancelled" ? errc::cancelled : errc::backend_failed);
+        }
+        if (std::find(states.begin(), states.end(), st) != states.end()) {
+          co_return st;
+        }
+        auto* ram = ctl != nullptr ? q->as_object().if_contains("ram") : nullptr;
+        if (ram != nullptr) {
           auto tr = ram->as_object().at("transferred").to_number<double>();
           auto tot = ram->as_object().at("total").to_number<double>();
           if (tot > 0) {

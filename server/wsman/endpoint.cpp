@@ -1355,7 +1355,12 @@ struct endpoint::request_state {
       const read_context rc = reader(r->ns);
       for (const std::string& name : order) {
         const cim::parameter_decl* p = method->parameter(name);
-        if (p == nullptr || !p->is_in()) {
+        if (p != nullptr && !p->is_in()) {
+          // OUT-only parameters sent as input are ignored, as the object manager does: Hyper-V
+          // clients send CreateSnapshot's ResultingSnapshot, which CIM 2.41 declares OUT only.
+          continue;
+        }
+        if (p == nullptr) {
           return fail(
               make_fault(fault_code::invalid_parameter,
                          "The method " + method->name + " has no input parameter '" + name + "'.",

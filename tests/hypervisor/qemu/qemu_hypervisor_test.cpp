@@ -400,6 +400,12 @@ TEST_CASE("qemu_hypervisor: definitions from conf files, the demo VM and bad ref
 
 TEST_CASE("qemu_hypervisor: SIGKILL in the middle of creating and destroying snapshots",
           "[hypervisor][qemu_hypervisor]") {
+#if defined(__SANITIZE_THREAD__)
+  // fork() of a process with ThreadSanitizer's background thread can deadlock the child; the
+  // same recovery paths run in-process in the previous test case.
+  WARN("skipped under ThreadSanitizer");
+  return;
+#endif
   struct row {
     const char* what;
     snapshot_type type;
