@@ -10,7 +10,8 @@
 #   bash bench/wsman/run.sh
 #
 # Environment (all optional):
-#   BENCH_SECONDS (10)  measured wrk seconds per server and test, after BENCH_WARMUP_SECONDS (2)
+#   BENCH_SECONDS (5)   measured wrk seconds per server and round (Noop: one run), after
+#                       BENCH_WARMUP_SECONDS (2); BENCH_ROUNDS (3) interleaved Get rounds
 #   BENCH_CONNECTIONS (50), BENCH_THREADS (2), BENCH_ELEMENTS (10000), BENCH_ENUM_RUNS (3)
 #   VSNAPD_TESTD        vsnapd-testd binary; default: build the target in BENCH_BUILD_DIR
 #                       (build-bench, Release) first
@@ -27,7 +28,8 @@ RESULTS="$ROOT/bench/results"
 OUT="$RESULTS/wsman.txt"
 PY=/usr/bin/python3
 
-BENCH_SECONDS=${BENCH_SECONDS:-10}
+BENCH_SECONDS=${BENCH_SECONDS:-5}
+BENCH_ROUNDS=${BENCH_ROUNDS:-3}
 BENCH_WARMUP_SECONDS=${BENCH_WARMUP_SECONDS:-2}
 BENCH_CONNECTIONS=${BENCH_CONNECTIONS:-50}
 BENCH_THREADS=${BENCH_THREADS:-2}
@@ -43,7 +45,7 @@ TARGET_NOOP_P99_MS=2
 log() { printf '[bench/wsman] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-for v in BENCH_SECONDS BENCH_WARMUP_SECONDS BENCH_CONNECTIONS BENCH_THREADS BENCH_ELEMENTS BENCH_ENUM_RUNS; do
+for v in BENCH_SECONDS BENCH_ROUNDS BENCH_WARMUP_SECONDS BENCH_CONNECTIONS BENCH_THREADS BENCH_ELEMENTS BENCH_ENUM_RUNS; do
     [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a non-negative integer (got '${!v}')"
 done
 
@@ -129,6 +131,12 @@ RSS_IDLE=$(kib "$TESTD_PID" VmRSS)
 log "vsnapd-testd ($BENCH_ELEMENTS elements) on $URL, pid $TESTD_PID, VmRSS $(mib "$RSS_IDLE") MiB"
 
 declare -A R
+CHECK_PREFIXES=()
+# median V...: the middle value (mean of the two middle ones for an even count)
+median() {
+    printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END {
+        if (NR == 0) print "NA"; else if (NR % 2) print a[(NR + 1) / 2]; else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
 # kv_into PREFIX < one line of key=value words (wrk_post.sh): stores R[PREFIX_key]=value
 kv_into() {
     local prefix=$1 word
@@ -171,23 +179,42 @@ code=$(one_request get "$WORK/get.xml")
 GET_BYTES=NA
 if [[ $code == 200 ]] && grep -q 'InstanceID>E42<' "$WORK/get-response.xml"; then
     GET_BYTES=$(stat -c %s "$WORK/get-response.xml")
-    log "Get: ${GET_BYTES}-byte reply; wrk ${BENCH_CONNECTIONS} connections, ${BENCH_SECONDS}s"
-    if "$HTTP_BENCH/wrk_post.sh" -u "$URL" -b "$WORK/get.xml" -H "Content-Type: $CT" -H "Authorization: $AUTH" \
-            -c "$BENCH_CONNECTIONS" -t "$BENCH_THREADS" -d "$BENCH_SECONDS" -w "$BENCH_WARMUP_SECONDS" \
-            -o "$RESULTS/wsman.wrk-get-vsnapd.txt" >"$WORK/get-vsnapd.kv" 2>"$WORK/get-vsnapd.err"; then
-        kv_into get_vsnapd_ <"$WORK/get-vsnapd.kv"
-    else
-        problem "wrk Get vsnapd: $(tail -n 3 "$WORK/get-vsnapd.err" | tr '\n' ' ')"
-    fi
-    alive || die "vsnapd-testd died under the Get load"
-    RSS_AFTER_GET=$(kib "$TESTD_PID" VmRSS)
+    # Interleaved rounds (vsnapd, nginx, vsnapd, nginx, ...): the machine is shared, and load
+    # from elsewhere that lands on one server's window alone would skew a single pair of runs.
+    log "Get: ${GET_BYTES}-byte reply; $BENCH_ROUNDS interleaved rounds of ${BENCH_SECONDS}s per server, wrk ${BENCH_CONNECTIONS} connections"
     if NGINX_URL=$("$HTTP_BENCH/nginx_static.sh" start "$WORK" "$WORK/get-response.xml" "$CT" "$WORK/state/tls/key.pem"); then
-        "$HTTP_BENCH/wrk_post.sh" -u "$NGINX_URL/wsman" -b "$WORK/get.xml" -H "Content-Type: $CT" -H "Authorization: $AUTH" \
-            -c "$BENCH_CONNECTIONS" -t "$BENCH_THREADS" -d "$BENCH_SECONDS" -w "$BENCH_WARMUP_SECONDS" \
-            -o "$RESULTS/wsman.wrk-get-nginx.txt" >"$WORK/get-nginx.kv" 2>"$WORK/get-nginx.err" \
-            && kv_into get_nginx_ <"$WORK/get-nginx.kv" \
-            || problem "wrk Get nginx: $(tail -n 3 "$WORK/get-nginx.err" | tr '\n' ' ')"
+        for (( round = 1; round <= BENCH_ROUNDS; round++ )); do
+            warm=0; (( round > 1 )) || warm=$BENCH_WARMUP_SECONDS
+            for server in vsnapd nginx; do
+                url=$URL; [[ $server == vsnapd ]] || url="$NGINX_URL/wsman"
+                if "$HTTP_BENCH/wrk_post.sh" -u "$url" -b "$WORK/get.xml" -H "Content-Type: $CT" -H "Authorization: $AUTH" \
+                        -c "$BENCH_CONNECTIONS" -t "$BENCH_THREADS" -d "$BENCH_SECONDS" -w "$warm" \
+                        -o "$RESULTS/wsman.wrk-get-$server-$round.txt" >"$WORK/get-$server-$round.kv" 2>"$WORK/get-$server-$round.err"; then
+                    kv_into "get_${server}_r${round}_" <"$WORK/get-$server-$round.kv"
+                    CHECK_PREFIXES+=("get_${server}_r${round}_")
+                else
+                    problem "wrk Get $server round $round: $(tail -n 3 "$WORK/get-$server-$round.err" | tr '\n' ' ')"
+                fi
+            done
+            alive || die "vsnapd-testd died under the Get load"
+        done
         "$HTTP_BENCH/nginx_static.sh" stop "$WORK"
+        RSS_AFTER_GET=$(kib "$TESTD_PID" VmRSS)
+        ratios=() v_rps=() n_rps=() v_p50=() v_p99=()
+        for (( round = 1; round <= BENCH_ROUNDS; round++ )); do
+            v=${R[get_vsnapd_r${round}_rps]:-} n=${R[get_nginx_r${round}_rps]:-}
+            [[ -n $v && -n $n ]] || continue
+            v_rps+=("$v") n_rps+=("$n") v_p50+=("${R[get_vsnapd_r${round}_p50_ms]}") v_p99+=("${R[get_vsnapd_r${round}_p99_ms]}")
+            ratios+=("$(awk -v a="$v" -v b="$n" 'BEGIN { printf "%.3f", (b > 0) ? a / b : 0 }')")
+        done
+        if (( ${#ratios[@]} )); then
+            R[get_ratio_rounds]=$(IFS=,; printf '%s' "${ratios[*]}")
+            R[get_vsnapd_rps]=$(median "${v_rps[@]}")
+            R[get_nginx_rps]=$(median "${n_rps[@]}")
+            R[get_vsnapd_p50_ms]=$(median "${v_p50[@]}")
+            R[get_vsnapd_p99_ms]=$(median "${v_p99[@]}")
+            R[get_ratio_median]=$(median "${ratios[@]}")
+        fi
     else
         problem "nginx baseline did not start"
     fi
@@ -204,6 +231,7 @@ if [[ $code == 200 ]] && grep -q 'Noop_OUTPUT' "$WORK/noop-response.xml"; then
             -c "$BENCH_CONNECTIONS" -t "$BENCH_THREADS" -d "$BENCH_SECONDS" -w "$BENCH_WARMUP_SECONDS" \
             -o "$RESULTS/wsman.wrk-noop.txt" >"$WORK/noop.kv" 2>"$WORK/noop.err"; then
         kv_into noop_ <"$WORK/noop.kv"
+        CHECK_PREFIXES+=(noop_)
     else
         problem "wrk Noop: $(tail -n 3 "$WORK/noop.err" | tr '\n' ' ')"
     fi
@@ -214,7 +242,7 @@ fi
 RSS_END=$(kib "$TESTD_PID" VmRSS)
 HWM_END=$(kib "$TESTD_PID" VmHWM)
 
-for k in get_vsnapd_ get_nginx_ noop_; do
+for k in "${CHECK_PREFIXES[@]}"; do
     [[ -z ${R[${k}requests]:-} ]] && continue
     errs=$(( ${R[${k}err_connect]} + ${R[${k}err_read]} + ${R[${k}err_write]} + ${R[${k}err_timeout]} ))
     (( errs == 0 )) || problem "${k%_}: $errs socket errors under load"
@@ -237,8 +265,7 @@ get() { printf '%s' "${R[$1]:-NA}"; }
 verdict() { awk -v v="$1" -v t="$2" -v op="$3" 'BEGIN {
     if (v == "NA" || v == "") { print "NA"; exit }
     ok = (op == "ge") ? (v + 0 >= t + 0) : (v + 0 < t + 0); print ok ? "PASS" : "MISS" }'; }
-RATIO=$(awk -v a="$(get get_vsnapd_rps)" -v b="$(get get_nginx_rps)" \
-    'BEGIN { if (a == "NA" || b == "NA" || b <= 0) print "NA"; else printf "%.3f", a / b }')
+RATIO=$(get get_ratio_median)
 ENUM_S=$(get enum_seconds_median)
 ENUM_GROWTH_MIB=NA; [[ $(get enum_rss_growth_kib) == NA ]] || ENUM_GROWTH_MIB=$(mib "$(get enum_rss_growth_kib)")
 NOOP_P99=$(get noop_p99_ms)
@@ -249,8 +276,8 @@ mkdir -p "$RESULTS"
     echo "# vsnapd-testd $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'), HTTPS + Basic, keep-alive; wrk ${BENCH_THREADS} threads x ${BENCH_CONNECTIONS} connections, ${BENCH_SECONDS}s (+${BENCH_WARMUP_SECONDS}s warm-up)"
     echo "#   Enumerate+Pull ${BENCH_ELEMENTS} instances, MaxElements 100: median $ENUM_S s of ${BENCH_ENUM_RUNS} (first $(get enum_seconds_first) s; target < ${TARGET_ENUM_SECONDS} s) $(verdict "$ENUM_S" $TARGET_ENUM_SECONDS lt)"
     echo "#   server RSS growth during it: $ENUM_GROWTH_MIB MiB (target < ${TARGET_ENUM_RSS_MIB} MiB) $(verdict "$ENUM_GROWTH_MIB" $TARGET_ENUM_RSS_MIB lt)"
-    echo "#   Get one instance (${GET_BYTES} bytes): vsnapd $(get get_vsnapd_rps) req/s (p50 $(get get_vsnapd_p50_ms) ms, p99 $(get get_vsnapd_p99_ms) ms), nginx static $(get get_nginx_rps) req/s"
-    echo "#   ratio vsnapd/nginx: $RATIO (target >= $TARGET_RATIO) $(verdict "$RATIO" $TARGET_RATIO ge)"
+    echo "#   Get one instance (${GET_BYTES} bytes), medians of ${BENCH_ROUNDS} rounds: vsnapd $(get get_vsnapd_rps) req/s (p50 $(get get_vsnapd_p50_ms) ms, p99 $(get get_vsnapd_p99_ms) ms), nginx static $(get get_nginx_rps) req/s"
+    echo "#   ratio vsnapd/nginx: $RATIO, median of rounds $(get get_ratio_rounds) (target >= $TARGET_RATIO) $(verdict "$RATIO" $TARGET_RATIO ge)"
     echo "#   Invoke Noop: $(get noop_rps) req/s, p50 $(get noop_p50_ms) ms, p99 $NOOP_P99 ms (target < ${TARGET_NOOP_P99_MS} ms) $(verdict "$NOOP_P99" $TARGET_NOOP_P99_MS lt)"
     echo "#   status: $STATUS"
     for p in "${PROBLEMS[@]}"; do echo "#   problem: $p"; done

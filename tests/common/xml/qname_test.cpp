@@ -62,6 +62,20 @@ TEST_CASE("qname: attributes: unprefixed are in no namespace, prefixed resolve",
   CHECK_FALSE(xml::attribute(h, "urn:default", "mustUnderstand"));
 }
 
+TEST_CASE("xml parse: valid UTF-8 and other declared encodings are accepted", "[common][xml][parse]") {
+  const std::string texts[] = {
+      "<a>h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80</a>",
+      "\xef\xbb\xbf<a>bom</a>",
+      "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a>caf\xe9</a>",
+  };
+  for (const auto& text : texts) {
+    INFO(text);
+    pugi::xml_document doc;
+    std::string buf = text;
+    CHECK_FALSE(xml::parse_in_place(doc, buf, 4096).has_value());
+  }
+}
+
 TEST_CASE("xml parse: every failure has its own code", "[common][xml][parse]") {
   struct row {
     std::string text;
@@ -75,6 +89,14 @@ TEST_CASE("xml parse: every failure has its own code", "[common][xml][parse]") {
       {"this is not xml <<<", 100, xml::parse_errc::not_wellformed},
       {"<a><b></a>", 100, xml::parse_errc::not_wellformed},
       {"<a>", 100, xml::parse_errc::not_wellformed},
+      {"<a/><b/>", 100, xml::parse_errc::not_wellformed},
+      {"<a/><?xml version=\"1.0\"?><a/>", 100, xml::parse_errc::not_wellformed},
+      {"<a>E\xff\xfe" "1</a>", 100, xml::parse_errc::not_wellformed},
+      {"<a>\xc3</a>", 100, xml::parse_errc::not_wellformed},
+      {"<a>\xc0\xaf</a>", 100, xml::parse_errc::not_wellformed},
+      {"<a>\xed\xa0\x80</a>", 100, xml::parse_errc::not_wellformed},
+      {"<?xml version=\"1.0\" encoding=\"UTF-8\"?><a>\xf4\x90\x80\x80</a>", 100,
+       xml::parse_errc::not_wellformed},
       {R"(<!DOCTYPE a [<!ENTITY x "y">]><a>&x;</a>)", 100, xml::parse_errc::has_doctype},
   };
   for (const auto& r : rows) {
