@@ -3,6 +3,7 @@
 // at once; the hypervisor work runs in a job.
 
 #include "cimom/name.hpp"
+#include "cimom/providers/virtualization/method_params.hpp"
 #include "cimom/providers/virtualization/model.hpp"
 #include "cimom/providers/virtualization/provider_state.hpp"
 #include "cimom/providers/virtualization/virtualization_provider.hpp"
@@ -12,24 +13,6 @@
 
 namespace vsnapd::cim::providers::virtualization {
 namespace {
-
-const value* param(const std::vector<param_value>& in, std::string_view name) {
-  for (const auto& p : in) {
-    if (name_equal(p.name, name)) {
-      return &p.v;
-    }
-  }
-  return nullptr;
-}
-
-const object_path* ref_param(const std::vector<param_value>& in, std::string_view name) {
-  const value* v = param(in, name);
-  if (v == nullptr) {
-    return nullptr;
-  }
-  const auto* r = v->get_if<reference>();
-  return r != nullptr ? r->get() : nullptr;
-}
 
 std::string busy_message(const std::string& vm, const std::optional<std::string>& holder) {
   return "vm '" + vm + "' is busy with " + holder.value_or("another operation") +

@@ -3,6 +3,7 @@
 // send them; the object manager has already decoded them into embedded instances).
 
 #include "cimom/name.hpp"
+#include "cimom/providers/virtualization/method_params.hpp"
 #include "cimom/providers/virtualization/model.hpp"
 #include "cimom/providers/virtualization/provider_state.hpp"
 #include "cimom/providers/virtualization/virtualization_provider.hpp"
@@ -12,24 +13,6 @@
 
 namespace vsnapd::cim::providers::virtualization {
 namespace {
-
-const value* param(const std::vector<param_value>& in, std::string_view name) {
-  for (const auto& p : in) {
-    if (name_equal(p.name, name)) {
-      return &p.v;
-    }
-  }
-  return nullptr;
-}
-
-const instance* embedded_param(const std::vector<param_value>& in, std::string_view name) {
-  const value* v = param(in, name);
-  if (v == nullptr) {
-    return nullptr;
-  }
-  const auto* e = v->get_if<embedded_instance>();
-  return e != nullptr ? e->get() : nullptr;
-}
 
 // A property of an embedded instance as `type`: clients send numbers as text, and a codec may
 // hand them through untyped. nullopt when absent, NULL or not convertible.
