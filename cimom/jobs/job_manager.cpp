@@ -6,11 +6,10 @@
 #include "cimom/persistence/instance_store.hpp"
 #include "common/assert.hpp"
 #include "common/log.hpp"
+#include "common/uuid.hpp"
 
 #include <algorithm>
-#include <cstdio>
 #include <exception>
-#include <random>
 
 namespace vsnapd::cim::jobs {
 namespace {
@@ -42,18 +41,6 @@ value timestamp(clock::time_point t) {
 }
 
 value u16(std::uint16_t v) { return value(scalar(v)); }
-
-// A random (version 4) GUID in Hyper-V's upper-case form.
-std::string new_guid(std::mt19937_64& rng) {
-  const std::uint64_t a = rng();
-  const std::uint64_t b = rng();
-  char out[37];
-  std::snprintf(out, sizeof out, "%08X-%04X-4%03X-%04X-%012llX", static_cast<unsigned>(a >> 32),
-                static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xfff),
-                static_cast<unsigned>(((b >> 48) & 0x3fff) | 0x8000),
-                static_cast<unsigned long long>(b & 0xffffffffffffull));
-  return out;
-}
 
 object_path with_ns(object_path p, std::string_view ns) {
   if (p.ns().empty()) {
@@ -328,9 +315,8 @@ result<object_path> job_manager::submit(job_spec spec, job_work work) {
       return fail(errc::server_is_shutting_down, "the daemon is stopping; no new jobs");
     }
     expire_locked(removed);
-    static thread_local std::mt19937_64 rng{std::random_device{}()};
     do {
-      j->id = new_guid(rng);
+      j->id = random_uuid(uuid_case::upper);  // Hyper-V's GUID form
     } while (jobs_.count(j->id) != 0);
     j->seq = next_seq_++;
     j->spec = std::move(spec);

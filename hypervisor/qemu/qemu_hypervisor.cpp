@@ -28,6 +28,7 @@
 #include "hypervisor/qemu/qemu_hypervisor.hpp"
 
 #include "common/log.hpp"
+#include "common/uuid.hpp"
 #include "hypervisor/qemu/accel_probe.hpp"
 #include "hypervisor/qemu/process.hpp"
 #include "hypervisor/qemu/qmp_client.hpp"
@@ -94,13 +95,6 @@ std::string random_hex(std::size_t n) {
   return s;
 }
 
-std::string new_uuid() {
-  std::ifstream in("/proc/sys/kernel/random/uuid");
-  std::string u;
-  in >> u;
-  return u.size() == 36 ? u : random_hex(8) + "-" + random_hex(4) + "-4" + random_hex(3) + "-a" +
-                                  random_hex(3) + "-" + random_hex(12);
-}
 
 std::string shell_quote(const std::string& s) {
   std::string out = "'";
@@ -626,7 +620,7 @@ result<std::string> qemu_hypervisor::define_system(const vm_config& in) {
     return make_error_code(errc::invalid_argument);
   }
   if (cfg.uuid.empty()) {
-    cfg.uuid = new_uuid();
+    cfg.uuid = random_uuid();
   }
   if (!valid_uuid(cfg.uuid)) {
     return make_error_code(errc::invalid_argument);
@@ -1156,7 +1150,7 @@ result<snapshot_info> qemu_hypervisor::create_snapshot(const std::string& id,
   unsigned last = 0;
   report(ctl, last, 0);
   snapshot_info snap;
-  snap.id = new_uuid();
+  snap.id = random_uuid();
   snap.parent = VSNAPD_TRY(store_->current(id));
   snap.created = std::chrono::system_clock::now();
   snap.type = req.type;

@@ -2,15 +2,14 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cstdio>
 #include <map>
-#include <random>
 
 #include "cimom/name.hpp"
 #include "cimom/object_manager.hpp"
 #include "cimom/query/query.hpp"
 #include "cimom/query_executor.hpp"
 #include "common/text.hpp"
+#include "common/uuid.hpp"
 #include "common/xml/escape.hpp"
 #include "common/xml/qname.hpp"
 #include "server/cimxml/class_codec.hpp"
@@ -48,19 +47,6 @@ constexpr std::uint64_t max_items_per_reply = 32000;
 constexpr std::size_t envelope_overhead = 1024;
 // Provider batch size for one cursor read.
 constexpr std::size_t cursor_batch = 100;
-
-std::string new_uuid() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  const std::uint64_t hi = rng();
-  const std::uint64_t lo = rng();
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "uuid:%08x-%04x-4%03x-%04x-%012llx",
-                static_cast<unsigned>(hi >> 32), static_cast<unsigned>((hi >> 16) & 0xffff),
-                static_cast<unsigned>(hi & 0x0fff),
-                static_cast<unsigned>(0x8000 | ((lo >> 48) & 0x3fff)),
-                static_cast<unsigned long long>(lo & 0xffffffffffffULL));
-  return buf;
-}
 
 std::string render_identify(transport t, const endpoint::security& s) {
   std::string out;
@@ -436,7 +422,7 @@ void endpoint::set_message_ids_for_test(std::function<std::string()> next) {
   message_ids_ = std::move(next);
 }
 
-std::string endpoint::message_id() const { return message_ids_ ? message_ids_() : new_uuid(); }
+std::string endpoint::message_id() const { return message_ids_ ? message_ids_() : "uuid:" + random_uuid(); }
 
 void endpoint::parse(parsed_request& out, std::string&& body) const {
   out.text = std::move(body);

@@ -1,25 +1,11 @@
 #include "server/wsman/enumeration_table.hpp"
 
-#include <cstdio>
-#include <random>
+#include "common/uuid.hpp"
+
 
 namespace vsnapd::server::wsman {
 namespace {
 
-// Context ids are bearer tokens within one user's scope: unpredictable, so one user cannot
-// guess another's (the owner check stops that anyway), and unique for the daemon's lifetime.
-std::string new_context_id() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  const std::uint64_t hi = rng();
-  const std::uint64_t lo = rng();
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "uuid:%08x-%04x-4%03x-%04x-%012llx",
-                static_cast<unsigned>(hi >> 32), static_cast<unsigned>((hi >> 16) & 0xffff),
-                static_cast<unsigned>(hi & 0x0fff),
-                static_cast<unsigned>(0x8000 | ((lo >> 48) & 0x3fff)),
-                static_cast<unsigned long long>(lo & 0xffffffffffffULL));
-  return buf;
-}
 
 }  // namespace
 
@@ -59,7 +45,9 @@ std::optional<std::string> enumeration_table::add(std::unique_ptr<enumeration_co
     }
     return std::nullopt;
   }
-  std::string id = new_context_id();
+  // Context ids are bearer tokens within one user's scope: unpredictable, so one user cannot
+  // guess another's (the owner check stops that anyway), and unique for the daemon's lifetime.
+  std::string id = "uuid:" + random_uuid();
   slot s;
   s.user = ctx->user;
   s.last_used = now;
