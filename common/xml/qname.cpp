@@ -74,6 +74,15 @@ pugi::xml_node first_element(pugi::xml_node parent) {
   return {};
 }
 
+pugi::xml_node next_element(pugi::xml_node n) {
+  for (n = n.next_sibling(); n; n = n.next_sibling()) {
+    if (n.type() == pugi::node_element) {
+      return n;
+    }
+  }
+  return {};
+}
+
 pugi::xml_attribute attribute(pugi::xml_node element, std::string_view ns,
                               std::string_view local) {
   for (pugi::xml_attribute a = element.first_attribute(); a; a = a.next_attribute()) {

@@ -39,6 +39,9 @@ pugi::xml_node child(pugi::xml_node parent, std::string_view ns, std::string_vie
 /// The first element child of `parent` whatever its name, or an empty node.
 pugi::xml_node first_element(pugi::xml_node parent);
 
+/// The next element sibling of `n` whatever its name, or an empty node.
+pugi::xml_node next_element(pugi::xml_node n);
+
 /// The attribute {ns}local of `element`. An empty `ns` names an unprefixed attribute (which
 /// is in no namespace). Returns an empty attribute when absent.
 pugi::xml_attribute attribute(pugi::xml_node element, std::string_view ns, std::string_view local);

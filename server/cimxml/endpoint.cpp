@@ -3,6 +3,7 @@
 #include "cimom/name.hpp"
 #include "cimom/query_executor.hpp"
 #include "common/text.hpp"
+#include "common/xml/qname.hpp"
 #include "server/cimxml/class_codec.hpp"
 #include "server/cimxml/instance_codec.hpp"
 
@@ -35,23 +36,9 @@ struct decoded_request {
   pugi::xml_node call;        ///< IMETHODCALL / METHODCALL
 };
 
-pugi::xml_node first_element(pugi::xml_node parent) {
-  for (pugi::xml_node c = parent.first_child(); c; c = c.next_sibling()) {
-    if (c.type() == pugi::node_element) {
-      return c;
-    }
-  }
-  return {};
-}
 
-pugi::xml_node next_element(pugi::xml_node n) {
-  for (n = n.next_sibling(); n; n = n.next_sibling()) {
-    if (n.type() == pugi::node_element) {
-      return n;
-    }
-  }
-  return {};
-}
+using xml::first_element;
+using xml::next_element;
 
 bool named(pugi::xml_node n, std::string_view name) { return std::string_view(n.name()) == name; }
 

@@ -1,6 +1,7 @@
 #include "server/cimxml/instance_codec.hpp"
 
 #include "cimom/name.hpp"
+#include "common/xml/qname.hpp"
 
 #include <charconv>
 #include <cstring>
@@ -31,23 +32,9 @@ pugi::xml_node value_child(pugi::xml_node holder) {
   return {};
 }
 
-pugi::xml_node first_element(pugi::xml_node parent) {
-  for (pugi::xml_node c = parent.first_child(); c; c = c.next_sibling()) {
-    if (c.type() == pugi::node_element) {
-      return c;
-    }
-  }
-  return {};
-}
 
-pugi::xml_node next_element(pugi::xml_node n) {
-  for (n = n.next_sibling(); n; n = n.next_sibling()) {
-    if (n.type() == pugi::node_element) {
-      return n;
-    }
-  }
-  return {};
-}
+using xml::first_element;
+using xml::next_element;
 
 cim::error bad(std::string what) { return fail(errc::invalid_parameter, std::move(what)); }
 
