@@ -21,6 +21,10 @@ class body_source {
   /// (then `failed()` tells which).
   virtual bool next(std::string& piece) = 0;
 
+  /// True when the next `next` only hands out what is already made (no provider call), so it
+  /// may run on the I/O thread without the hop to the blocking executor.
+  virtual bool ready() const = 0;
+
   /// After `next` returned false: true when the body stopped before its end (an error after the
   /// headers went out). The client must then not see a complete, wrong message.
   virtual bool failed() const = 0;

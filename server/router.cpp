@@ -172,6 +172,9 @@ http_response router::body_too_large(const http_request& req, const connection_f
 }
 
 boost::asio::awaitable<bool> router::next_piece(body_source& source, std::string& piece) {
+  if (source.ready()) {
+    co_return source.next(piece);  // a copy from memory: not worth two thread hops
+  }
   co_return co_await boost::asio::co_spawn(
       blocking_,
       [&source, &piece]() -> boost::asio::awaitable<bool> { co_return source.next(piece); },

@@ -70,7 +70,7 @@ class router {
                                         std::uint64_t request_id);
 
   /// The next piece of a streamed answer's body (body_source::next), produced on the blocking
-  /// executor since it may call providers; resumes on the caller's executor.
+  /// executor when it may call providers (else in place); resumes on the caller's executor.
   boost::asio::awaitable<bool> next_piece(body_source& source, std::string& piece);
 
   /// The answer to a request whose body exceeds the limit (sent before reading the body;

@@ -1336,6 +1336,8 @@ class streamed_rest final : public body_source {
     return true;
   }
 
+  bool ready() const override { return !more_ || pending_.size() - offset_ >= piece_size; }
+
   bool failed() const override { return failure_.has_value(); }
 
   std::string_view trailer_names() const override {

@@ -37,6 +37,7 @@ class pieces_source final : public body_source {
     piece = pieces_[at_++];
     return true;
   }
+  bool ready() const override { return true; }
   bool failed() const override { return fail_ && at_ == pieces_.size(); }
   std::string_view trailer_names() const override { return "CIMStatusCode, CIMStatusCodeDescription"; }
   std::vector<std::pair<std::string, std::string>> trailers() const override {
