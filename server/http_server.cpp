@@ -2,6 +2,7 @@
 
 #include "common/text.hpp"
 #include "common/log.hpp"
+#include "server/chunked_writer.hpp"
 #include "server/tls.hpp"
 #include "server/tls_stream.hpp"
 #include "server/version.hpp"
@@ -218,19 +219,49 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
         line = facts.client_address + " " + std::string(req.method_string()) + " " +
                std::string(req.target());
       }
-      http_response res = co_await handler.handle(std::move(req), facts, id);
+      const bool trailers_accepted = accepts_trailers(req[http::field::te]);
+      answer a = co_await handler.handle(std::move(req), facts, id);
+      http_response& res = a.res;
       if (stopping) {
         res.keep_alive(false);
       }
-      const bool keep_alive = res.keep_alive();
+      bool keep_alive = res.keep_alive();
+      const unsigned status = res.result_int();
       set_deadline(stream, limits.request_timeout);
-      auto [wec, wn] = co_await http::async_write(stream, res, nothrow);
+      beast::error_code wec;
+      std::uint64_t wn = 0;
+      if (!a.stream) {
+        auto [write_ec, written] = co_await http::async_write(stream, res, nothrow);
+        wec = write_ec;
+        wn = written;
+      } else {
+        // A large answer: its body is made piece by piece and sent in chunks, each piece
+        // before the next is made, so memory stays at one piece.
+        http::response<http::empty_body> head(std::move(res.base()));
+        const chunked_outcome sent = co_await write_chunked(
+            stream, head, *a.stream, trailers_accepted,
+            [this](body_source& src, std::string& piece) { return handler.next_piece(src, piece); },
+            [&stream, &limits] { set_deadline(stream, limits.request_timeout); });
+        wec = sent.ec;
+        wn = sent.bytes;
+        if (!sent.complete) {
+          keep_alive = false;
+        }
+        if (a.stream->failed()) {
+          log::write(log::level::warning, "server.http",
+                     facts.client_address + ": streamed response failed after " +
+                         std::to_string(sent.bytes) + " body bytes; " +
+                         (sent.complete ? "reported in its trailers"
+                                        : "closing without the last chunk"),
+                     id);
+        }
+      }
       if (debug) {
         const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                             std::chrono::steady_clock::now() - started)
                             .count();
         log::write(log::level::debug, "server.http",
-                   line + " " + std::to_string(res.result_int()) + " " + std::to_string(wn) +
+                   line + " " + std::to_string(status) + " " + std::to_string(wn) +
                        "B " + std::to_string(us) + "us",
                    id);
       }

@@ -4,7 +4,9 @@
 // One coroutine session per connection on its own strand (STYLE rules 21-23). Every read has
 // a deadline and a size limit: idle_timeout while waiting for a request, header_timeout for its
 // headers, request_timeout for its body and our answer. Responses go out with headers and body
-// in one write (TCP_NODELAY is set; Beast's ssl_stream flattens the buffers into one record).
+// in one write (TCP_NODELAY is set; Beast's ssl_stream flattens the buffers into one record),
+// except answers the router streams (router.hpp `answer::stream`): those go out as HTTP/1.1
+// chunks, one piece at a time (chunked_writer.hpp).
 //
 // Shutdown drains: listeners close, idle connections close at once, busy ones finish their
 // request and answer with `Connection: close`; whatever remains after shutdown_timeout is cut.

@@ -68,7 +68,7 @@ std::string host_of(std::string_view host) {
 // The HTTP shape of a CIM-XML answer (DSP0200 section 7): 200 with CIMOperation:
 // MethodResponse, or 400/501/510 with CIMError; header names carry the M-POST prefix and an
 // Ext: header when the request was an M-POST (RFC 2774 section 4).
-http_response cimxml_response(const http_request& req, cimxml::reply&& r) {
+answer cimxml_response(const http_request& req, cimxml::reply&& r) {
   const std::string prefix = r.mpost_prefix.empty() ? std::string() : r.mpost_prefix + "-";
   http_response res;
   if (r.status == http::status::ok) {
@@ -87,6 +87,11 @@ http_response cimxml_response(const http_request& req, cimxml::reply&& r) {
   }
   if (!r.mpost_prefix.empty()) {
     res.set("Ext", "");
+  }
+  if (r.stream) {
+    // The session sends the body in chunks; no Content-Length (prepare_payload set 0).
+    res.erase(http::field::content_length);
+    return answer(std::move(res), std::move(r.stream));
   }
   return res;
 }
@@ -166,9 +171,18 @@ http_response router::body_too_large(const http_request& req, const connection_f
   return res;
 }
 
-boost::asio::awaitable<http_response> router::handle(http_request&& req,
-                                                     const connection_facts& conn,
-                                                     std::uint64_t request_id) {
+boost::asio::awaitable<bool> router::next_piece(body_source& source, std::string& piece) {
+  if (source.ready()) {
+    co_return source.next(piece);  // a copy from memory: not worth two thread hops
+  }
+  co_return co_await boost::asio::co_spawn(
+      blocking_,
+      [&source, &piece]() -> boost::asio::awaitable<bool> { co_return source.next(piece); },
+      boost::asio::use_awaitable);
+}
+
+boost::asio::awaitable<answer> router::handle(http_request&& req, const connection_facts& conn,
+                                              std::uint64_t request_id) {
   const std::string_view path = path_of(req.target());
   const std::string_view expected = conn.proto == protocol::wsman ? "/wsman" : "/cimom";
   // DSP0226 suggests /wsman-anon for unauthenticated Identify; serve it as /wsman.
@@ -261,11 +275,13 @@ boost::asio::awaitable<http_response> router::handle(http_request&& req,
   if (conn.proto == protocol::cimxml) {
     const cimxml::caller who_cimxml{who.user, who.user_role, host_of(req[http::field::host])};
     const std::string verb(req.method_string());
+    // Only HTTP/1.1 has chunked bodies; an HTTP/1.0 client gets the document whole.
+    const bool may_stream = req.version() >= 11;
     // The object manager calls providers, which must not run on I/O threads.
     cimxml::reply r = co_await boost::asio::co_spawn(
         blocking_,
-        [this, &req, &verb, &who_cimxml]() -> boost::asio::awaitable<cimxml::reply> {
-          co_return cimxml_.handle(verb, req, std::move(req.body()), who_cimxml);
+        [this, &req, &verb, &who_cimxml, may_stream]() -> boost::asio::awaitable<cimxml::reply> {
+          co_return cimxml_.handle(verb, req, std::move(req.body()), who_cimxml, may_stream);
         },
         boost::asio::use_awaitable);
     co_return cimxml_response(req, std::move(r));

@@ -5,6 +5,7 @@
 
 #include "cimom/object_manager.hpp"
 #include "server/auth/authenticator.hpp"
+#include "server/body_source.hpp"
 #include "server/cimxml/endpoint.hpp"
 #include "server/config.hpp"
 #include "server/wsman/endpoint.hpp"
@@ -16,6 +17,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -35,6 +37,18 @@ std::string_view to_string(protocol p);
 http_response text_response(unsigned version, bool keep_alive, http::status status,
                             std::string text);
 
+/// The router's answer to one request: a whole response, or (when `stream` is set) the header
+/// of a response whose body the session sends in chunks from `stream`.
+struct answer {
+  answer() = default;
+  answer(http_response r) : res(std::move(r)) {}  // NOLINT: every plain answer converts
+  answer(http_response r, std::unique_ptr<body_source> s)
+      : res(std::move(r)), stream(std::move(s)) {}
+
+  http_response res;  ///< with `stream`: the header only (its body is empty and unused)
+  std::unique_ptr<body_source> stream;
+};
+
 /// What a session knows about its connection.
 struct connection_facts {
   protocol proto = protocol::wsman;
@@ -52,8 +66,12 @@ class router {
 
   /// Answers one complete request. Runs on the session's strand; hops to `blocking` and back
   /// for password verification.
-  boost::asio::awaitable<http_response> handle(http_request&& req, const connection_facts& conn,
-                                               std::uint64_t request_id);
+  boost::asio::awaitable<answer> handle(http_request&& req, const connection_facts& conn,
+                                        std::uint64_t request_id);
+
+  /// The next piece of a streamed answer's body (body_source::next), produced on the blocking
+  /// executor when it may call providers (else in place); resumes on the caller's executor.
+  boost::asio::awaitable<bool> next_piece(body_source& source, std::string& piece);
 
   /// The answer to a request whose body exceeds the limit (sent before reading the body;
   /// the connection is then closed): wsman:EncodingLimit on /wsman, 413 otherwise.

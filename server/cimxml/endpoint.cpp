@@ -2,6 +2,7 @@
 
 #include "cimom/name.hpp"
 #include "cimom/query_executor.hpp"
+#include "common/log.hpp"
 #include "common/text.hpp"
 #include "common/xml/qname.hpp"
 #include "server/cimxml/class_codec.hpp"
@@ -11,6 +12,9 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <utility>
 #include <variant>
@@ -388,9 +392,11 @@ class response_writer {
     out_ += "</ERROR>";
   }
 
-  void finish() {
-    out_ += intrinsic_ ? "</IMETHODRESPONSE>" : "</METHODRESPONSE>";
-    out_ += "</SIMPLERSP></MESSAGE></CIM>\n";
+  void finish() { out_ += closing(intrinsic_); }
+
+  static std::string_view closing(bool intrinsic) {
+    return intrinsic ? "</IMETHODRESPONSE></SIMPLERSP></MESSAGE></CIM>\n"
+                     : "</METHODRESPONSE></SIMPLERSP></MESSAGE></CIM>\n";
   }
 
  private:
@@ -518,6 +524,13 @@ class operation {
   cim::result<void> run_intrinsic(op id);
   cim::result<void> run_extrinsic();
 
+  /// Lets enumerations stop writing once the body reaches `bytes` and leave the rest to
+  /// `take_rest` (0: write everything).
+  void stream_after(std::size_t bytes) { stream_after_ = bytes; }
+  /// The rest of an enumeration that stopped at stream_after (writes one batch; true while
+  /// more remain), or an empty function when the body is complete.
+  std::function<cim::result<bool>(std::string&)> take_rest() { return std::move(rest_); }
+
  private:
   // IRETURNVALUE around what `body` writes.
   template <class F>
@@ -525,6 +538,9 @@ class operation {
     out_ += "<IRETURNVALUE>";
     if (auto r = body(); !r) {
       return r;
+    }
+    if (rest_) {
+      return {};  // closed by the streamed rest
     }
     out_ += "</IRETURNVALUE>";
     return {};
@@ -534,21 +550,37 @@ class operation {
     append_instance(out_, inst, classes_.get(ns, inst.class_name()));
   }
 
-  // Writes every item of a cursor, batch by batch, with `each`.
+  // Writes every item of a cursor, batch by batch, with `each(out, classes, item)`. Once the
+  // body passes stream_after_ (when streaming is allowed), the cursor and `each` move into
+  // rest_ and the caller stops writing: the rest is written piece by piece as it is sent.
   template <class T, class F>
-  cim::result<void> drain(cim::cursor<T>& c, F&& each) {
+  cim::result<void> drain(std::unique_ptr<cim::cursor<T>> c, F each) {
     std::vector<T> batch;
     batch.reserve(write_batch);
     bool first = true;
     for (bool more = true; more;) {
       batch.clear();
-      auto r = c.next(batch, write_batch);
+      auto r = c->next(batch, write_batch);
       if (!r) {
         return r.error();
       }
       more = *r;
       for (const T& item : batch) {
-        each(item);
+        each(out_, classes_, item);
+      }
+      if (more && stream_after_ != 0 && out_.size() >= stream_after_) {
+        rest_ = [c = std::shared_ptr<cim::cursor<T>>(std::move(c)), each = std::move(each),
+                 &repo = om_.repository()](std::string& out) -> cim::result<bool> {
+          // A fresh cache per batch: class declarations may change between two batches.
+          class_cache classes(repo);
+          std::vector<T> items;
+          const bool more_items = VSNAPD_TRY(c->next(items, write_batch));
+          for (const T& item : items) {
+            each(out, classes, item);
+          }
+          return more_items;
+        };
+        return {};
       }
       if (more && first) {
         // One full batch tells the size of an item: make room for several batches at once
@@ -560,30 +592,38 @@ class operation {
     return {};
   }
 
-  cim::result<void> named_instances(cim::named_instance_cursor& c) {
-    return drain(c, [&](const cim::named_instance& n) {
-      out_ += "<VALUE.NAMEDINSTANCE>";
-      append_instance_name(out_, n.path);
-      write_instance(n.inst, ns_of(n.path, ctx_.ns));
-      out_ += "</VALUE.NAMEDINSTANCE>";
+  cim::result<void> named_instances(std::unique_ptr<cim::named_instance_cursor> c) {
+    return drain(std::move(c), [ns = ctx_.ns](std::string& out, class_cache& classes,
+                                              const cim::named_instance& n) {
+      out += "<VALUE.NAMEDINSTANCE>";
+      append_instance_name(out, n.path);
+      write_instance(out, classes, n.inst, ns_of(n.path, ns));
+      out += "</VALUE.NAMEDINSTANCE>";
     });
   }
 
-  cim::result<void> objects_with_path(cim::named_instance_cursor& c) {
-    return drain(c, [&](const cim::named_instance& n) {
-      out_ += "<VALUE.OBJECTWITHPATH>";
-      append_instance_path(out_, with_ns(n.path, ctx_.ns), who_.host);
-      write_instance(n.inst, ns_of(n.path, ctx_.ns));
-      out_ += "</VALUE.OBJECTWITHPATH>";
+  cim::result<void> objects_with_path(std::unique_ptr<cim::named_instance_cursor> c) {
+    return drain(std::move(c), [ns = ctx_.ns, host = who_.host](std::string& out, class_cache& classes,
+                                                                const cim::named_instance& n) {
+      out += "<VALUE.OBJECTWITHPATH>";
+      append_instance_path(out, with_ns(n.path, ns), host);
+      write_instance(out, classes, n.inst, ns_of(n.path, ns));
+      out += "</VALUE.OBJECTWITHPATH>";
     });
   }
 
-  cim::result<void> object_paths(cim::path_cursor& c) {
-    return drain(c, [&](const cim::object_path& p) {
-      out_ += "<OBJECTPATH>";
-      append_instance_path(out_, with_ns(p, ctx_.ns), who_.host);
-      out_ += "</OBJECTPATH>";
+  cim::result<void> object_paths(std::unique_ptr<cim::path_cursor> c) {
+    return drain(std::move(c), [ns = ctx_.ns, host = who_.host](std::string& out, class_cache&,
+                                                                const cim::object_path& p) {
+      out += "<OBJECTPATH>";
+      append_instance_path(out, with_ns(p, ns), host);
+      out += "</OBJECTPATH>";
     });
+  }
+
+  static void write_instance(std::string& out, class_cache& classes, const cim::instance& inst,
+                             std::string_view ns) {
+    append_instance(out, inst, classes.get(ns, inst.class_name()));
   }
 
   cim::result<void> get_class(const iparams& p);
@@ -612,6 +652,8 @@ class operation {
   std::string& out_;
   cim::operation_context ctx_;
   class_cache classes_;
+  std::size_t stream_after_ = 0;
+  std::function<cim::result<bool>(std::string&)> rest_;
 };
 
 constexpr std::array<std::string_view, 5> filter_params = {
@@ -662,14 +704,16 @@ cim::result<void> operation::run_intrinsic(op id) {
       (void)VSNAPD_TRY(p.boolean("IncludeClassOrigin", false));
       o.properties = VSNAPD_TRY(p.property_list("PropertyList"));
       auto cursor = VSNAPD_TRY(om_.enumerate_instances(ctx_, cls, o));
-      return ireturn([&] { return named_instances(*cursor); });
+      return ireturn([&] { return named_instances(std::move(cursor)); });
     }
     case op::enumerate_instance_names: {
       auto p = VSNAPD_TRY(iparams::read(req_.call, {"ClassName"}));
       const auto cls = VSNAPD_TRY(p.class_name("ClassName", true));
       auto cursor = VSNAPD_TRY(om_.enumerate_instance_names(ctx_, cls));
       return ireturn([&] {
-        return drain(*cursor, [&](const cim::object_path& path) { append_instance_name(out_, path); });
+        return drain(std::move(cursor), [](std::string& out, class_cache&, const cim::object_path& path) {
+          append_instance_name(out, path);
+        });
       });
     }
     case op::create_instance: {
@@ -707,10 +751,10 @@ cim::result<void> operation::run_intrinsic(op id) {
       const auto o = VSNAPD_TRY(assoc_options(p, !names));
       if (names) {
         auto cursor = VSNAPD_TRY(om_.associator_names(ctx_, source, o));
-        return ireturn([&] { return object_paths(*cursor); });
+        return ireturn([&] { return object_paths(std::move(cursor)); });
       }
       auto cursor = VSNAPD_TRY(om_.associators(ctx_, source, o));
-      return ireturn([&] { return objects_with_path(*cursor); });
+      return ireturn([&] { return objects_with_path(std::move(cursor)); });
     }
     case op::references:
     case op::reference_names: {
@@ -723,10 +767,10 @@ cim::result<void> operation::run_intrinsic(op id) {
       const auto o = VSNAPD_TRY(ref_options(p, !names));
       if (names) {
         auto cursor = VSNAPD_TRY(om_.reference_names(ctx_, source, o));
-        return ireturn([&] { return object_paths(*cursor); });
+        return ireturn([&] { return object_paths(std::move(cursor)); });
       }
       auto cursor = VSNAPD_TRY(om_.references(ctx_, source, o));
-      return ireturn([&] { return objects_with_path(*cursor); });
+      return ireturn([&] { return objects_with_path(std::move(cursor)); });
     }
     case op::get_property: {
       auto p = VSNAPD_TRY(iparams::read(req_.call, {"InstanceName", "PropertyName"}));
@@ -744,7 +788,7 @@ cim::result<void> operation::run_intrinsic(op id) {
         return fail(errc::invalid_parameter, "ExecQuery needs QueryLanguage and Query");
       }
       auto cursor = VSNAPD_TRY(cim::exec_query(om_, ctx_, *language, *query));
-      return ireturn([&] { return objects_with_path(*cursor); });
+      return ireturn([&] { return objects_with_path(std::move(cursor)); });
     }
     case op::get_qualifier: {
       auto p = VSNAPD_TRY(iparams::read(req_.call, {"QualifierName"}));
@@ -1222,6 +1266,94 @@ cim::result<void> operation::run_extrinsic() {
   return {};
 }
 
+// DSP0200 section 7.4: the description trailer is percent-encoded (an error description may
+// hold any character; a field value may not). Everything but RFC 3986 unreserved is escaped.
+std::string percent_encode(std::string_view text) {
+  static constexpr std::string_view hex = "0123456789ABCDEF";
+  std::string out;
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += ch;
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 0xF];
+    }
+  }
+  return out;
+}
+
+// The rest of an enumeration past the streaming threshold: first what was written before it
+// (the document head and the first batches), then one batch at a time from the cursor, then
+// the closing tags; handed out in pieces of at most piece_size.
+class streamed_rest final : public body_source {
+ public:
+  streamed_rest(std::string head, std::function<cim::result<bool>(std::string&)> more,
+                std::string tail)
+      : pending_(std::move(head)), more_(std::move(more)), tail_(std::move(tail)) {}
+
+  // server::body_source
+  bool next(std::string& piece) override {
+    piece.clear();
+    while (pending_.size() - offset_ < piece_size && more_) {
+      pending_.erase(0, offset_);
+      offset_ = 0;
+      auto r = more_(pending_);
+      if (!r) {
+        failure_ = std::move(r.error());
+        more_ = nullptr;
+        pending_.clear();
+        log::write(log::level::warning, "server.cimxml",
+                   "streamed enumeration failed after its headers: " +
+                       std::string(cim::to_string(failure_->code)) + ": " + failure_->description);
+        return false;
+      }
+      if (!*r) {
+        more_ = nullptr;
+        pending_ += tail_;
+      }
+    }
+    const std::size_t n = std::min(piece_size, pending_.size() - offset_);
+    if (n == 0) {
+      return false;
+    }
+    piece.assign(pending_, offset_, n);
+    offset_ += n;
+    return true;
+  }
+
+  bool ready() const override { return !more_ || pending_.size() - offset_ >= piece_size; }
+
+  bool failed() const override { return failure_.has_value(); }
+
+  std::string_view trailer_names() const override {
+    return "CIMStatusCode, CIMStatusCodeDescription";
+  }
+
+  std::vector<std::pair<std::string, std::string>> trailers() const override {
+    if (!failure_) {
+      return {{"CIMStatusCode", "0"}};
+    }
+    std::string text(cim::to_string(failure_->code));
+    if (!failure_->description.empty()) {
+      text += ": ";
+      text += failure_->description;
+    }
+    return {{"CIMStatusCode", std::to_string(error_code_of(failure_->code))},
+            {"CIMStatusCodeDescription", percent_encode(text)}};
+  }
+
+ private:
+  static constexpr std::size_t piece_size = 64 * 1024;
+
+  std::string pending_;
+  std::size_t offset_ = 0;
+  std::function<cim::result<bool>(std::string&)> more_;
+  std::string tail_;
+  std::optional<cim::error> failure_;
+};
+
 }  // namespace
 
 std::uint32_t error_code_of(cim::errc e) {
@@ -1284,7 +1416,7 @@ endpoint::endpoint(const cim::object_manager& om, limits l, enumeration_contexts
     : om_(om), limits_(l), contexts_(l.pull, std::move(now)) {}
 
 reply endpoint::handle(std::string_view verb, const http::fields& fields, std::string body,
-                       const caller& who) {
+                       const caller& who, bool may_stream) {
   reply out;
   auto headers = read_operation_headers(fields, verb);
   if (auto* f = std::get_if<http_failure>(&headers)) {
@@ -1318,10 +1450,19 @@ reply endpoint::handle(std::string_view verb, const http::fields& fields, std::s
                                       std::string(to_string(who.user_role)) + ") may not call " +
                                       req.method);
   } else {
+    if (may_stream && limits_.stream_after != 0) {
+      run.stream_after(limits_.stream_after);
+    }
     r = req.intrinsic ? run.run_intrinsic(entry->id) : run.run_extrinsic();
   }
   if (!r) {
     w.error(r.error());
+  } else if (auto rest = run.take_rest()) {
+    std::string tail = "</IRETURNVALUE>";
+    tail += response_writer::closing(req.intrinsic);
+    out.stream = std::make_unique<streamed_rest>(std::move(out.body), std::move(rest), std::move(tail));
+    out.body.clear();
+    return out;
   }
   w.finish();
   return out;

@@ -5,13 +5,15 @@
 //
 // CIM errors travel as HTTP 200 with `<ERROR CODE DESCRIPTION>` (and the CIM_Error instance
 // when the object manager has one); only malformed requests get HTTP 400/501 with a `CIMError:`
-// header. Large enumerations are written batch by batch from the object manager's cursor into
-// the one body string, so no instance list is ever held whole.
+// header. Enumerations are written batch by batch from the object manager's cursor, so no
+// instance list is ever held whole; past limits::stream_after the rest of the document is
+// handed out piece by piece (reply::stream) instead of into one body string.
 //
 // Thread-safety: `handle` may be called concurrently from any thread. It calls providers, so it
 // must run on the blocking executor, never on an I/O thread.
 
 #include "cimom/object_manager.hpp"
+#include "server/body_source.hpp"
 #include "server/cimxml/enumeration_contexts.hpp"
 #include "server/cimxml/http_framing.hpp"
 #include "server/users.hpp"
@@ -21,6 +23,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -44,6 +47,10 @@ struct reply {
   std::optional<cim_error_header> cim_error;
   /// The M-POST header prefix to answer with (`Ext:` and `NN-CIMOperation`), empty for POST.
   std::string mpost_prefix;
+  /// Set for a large enumeration (see endpoint::limits::stream_after): the whole document comes
+  /// from here, piece by piece, and `body` is empty. Its trailers carry CIMStatusCode
+  /// (DSP0200 section 7.4), since an error may come after the 200 header went out.
+  std::unique_ptr<body_source> stream;
 };
 
 class endpoint {
@@ -52,15 +59,20 @@ class endpoint {
     enumeration_contexts::limits pull;
     /// The most objects one Pull or Open returns, whatever MaxObjectCount asks.
     std::uint32_t max_object_count = 10000;
+    /// A response that may stream (EnumerateInstances, ExecQuery, Associators... but not the
+    /// bounded Pull operations) is built whole up to this size, then handed out piece by piece
+    /// (reply::stream). 0: never stream.
+    std::size_t stream_after = 256 * 1024;
   };
 
   /// @param om must outlive the endpoint. @param now clock for context expiry (tests).
   endpoint(const cim::object_manager& om, limits l, enumeration_contexts::clock_fn now = {});
 
   /// Answers one request: `verb` is "POST" or "M-POST", `fields` the request headers, `body`
-  /// the request body (parsed in place, so taken by value).
+  /// the request body (parsed in place, so taken by value). `may_stream`: the response may come
+  /// as reply::stream (false for HTTP/1.0 clients, which cannot take chunks).
   reply handle(std::string_view verb, const boost::beast::http::fields& fields, std::string body,
-               const caller& who);
+               const caller& who, bool may_stream = false);
 
   /// Open enumeration contexts (tests).
   std::size_t open_contexts() const { return contexts_.size(); }

@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -47,7 +48,8 @@ struct fixture {
   }
 
   cimxml::reply call(const std::string& method, const std::string& params,
-                     role r = role::admin, const std::string& user = "tester") {
+                     role r = role::admin, const std::string& user = "tester",
+                     bool may_stream = false) {
     http::fields f;
     f.set(http::field::content_type, "application/xml; charset=\"utf-8\"");
     f.set("CIMOperation", "MethodCall");
@@ -57,7 +59,11 @@ struct fixture {
         "<?xml version=\"1.0\"?><CIM CIMVERSION=\"2.0\" DTDVERSION=\"2.0\"><MESSAGE ID=\"7\" "
         "PROTOCOLVERSION=\"1.0\"><SIMPLEREQ><IMETHODCALL NAME=\"" + method + "\">" + ns_xml +
         params + "</IMETHODCALL></SIMPLEREQ></MESSAGE></CIM>";
-    return ep->handle("POST", f, std::move(body), cimxml::caller{user, r, "h"});
+    return ep->handle("POST", f, std::move(body), cimxml::caller{user, r, "h"}, may_stream);
+  }
+
+  cimxml::reply streamed(const std::string& method, const std::string& params) {
+    return call(method, params, role::admin, "tester", true);
   }
 
   cimxml::reply fail_with(std::uint32_t code, const std::string& cls = "Vsnapd_TestElement",
@@ -284,6 +290,123 @@ TEST_CASE("endpoint: pull contexts expire, belong to their user and are bounded"
   CHECK_THAT(f.call("PullInstancesWithPath", pull_params(b, 1), role::reader, "other").body,
              Catch::Contains("expired"));
   CHECK(f.ep->open_contexts() == 0);
+}
+
+namespace {
+
+// What a streamed reply's source hands out, piece by piece.
+struct drained {
+  std::string document;
+  std::size_t pieces = 0;
+  std::size_t largest = 0;
+  std::size_t short_ready = 0;  // pieces under 64 KiB handed out without a provider call
+};
+
+drained drain(server::body_source& src) {
+  drained d;
+  std::string piece;
+  for (;;) {
+    const bool ready = src.ready();
+    if (!src.next(piece)) {
+      break;
+    }
+    // ready() promised a piece made from memory: a full one, or the document's last.
+    if (ready && piece.size() != 64 * 1024) {
+      ++d.short_ready;
+    }
+    REQUIRE_FALSE(piece.empty());
+    d.document += piece;
+    ++d.pieces;
+    d.largest = std::max(d.largest, piece.size());
+  }
+  return d;
+}
+
+const std::string element_class =
+    "<IPARAMVALUE NAME=\"ClassName\"><CLASSNAME NAME=\"Vsnapd_TestElement\"/></IPARAMVALUE>";
+
+}  // namespace
+
+TEST_CASE("endpoint: a large enumeration streams in bounded pieces that make the same document",
+          "[server][cimxml]") {
+  fixture f(3000);
+  struct row {
+    const char* method;
+    std::string params;
+    const char* item;
+  };
+  const row rows[] = {
+      {"EnumerateInstances", element_class, "<VALUE.NAMEDINSTANCE>"},
+      {"EnumerateInstanceNames", element_class, "<INSTANCENAME "},
+      {"ExecQuery",
+       "<IPARAMVALUE NAME=\"QueryLanguage\"><VALUE>WQL</VALUE></IPARAMVALUE><IPARAMVALUE "
+       "NAME=\"Query\"><VALUE>SELECT * FROM Vsnapd_TestElement</VALUE></IPARAMVALUE>",
+       "<VALUE.OBJECTWITHPATH>"},
+  };
+  for (const row& r : rows) {
+    INFO(r.method);
+    const cimxml::reply whole = f.call(r.method, r.params);
+    REQUIRE(whole.status == http::status::ok);
+    REQUIRE(whole.stream == nullptr);
+    REQUIRE(count(whole.body, r.item) == 3003);
+
+    cimxml::reply s = f.streamed(r.method, r.params);
+    REQUIRE(s.status == http::status::ok);
+    REQUIRE(s.stream != nullptr);
+    CHECK(s.body.empty());
+    const drained d = drain(*s.stream);
+    CHECK(d.document == whole.body);
+    CHECK(d.largest <= 64 * 1024);
+    CHECK(d.short_ready <= 1);
+    CHECK(d.pieces >= whole.body.size() / (64 * 1024));
+    CHECK_FALSE(s.stream->failed());
+    CHECK(s.stream->trailer_names() == "CIMStatusCode, CIMStatusCodeDescription");
+    CHECK(s.stream->trailers() ==
+          std::vector<std::pair<std::string, std::string>>{{"CIMStatusCode", "0"}});
+  }
+  const cimxml::reply s = f.streamed("EnumerateInstances", element_class);
+  CHECK(dtd_valid(drain(*s.stream).document));
+}
+
+TEST_CASE("endpoint: small answers, pull operations and HTTP/1.0 answers are never streamed",
+          "[server][cimxml]") {
+  fixture f(3000);
+  // Bounded by MaxObjectCount: built whole, whatever its size.
+  const cimxml::reply open = f.streamed(
+      "OpenEnumerateInstances",
+      element_class + "<IPARAMVALUE NAME=\"MaxObjectCount\"><VALUE>3000</VALUE></IPARAMVALUE>");
+  CHECK(open.stream == nullptr);
+  CHECK(count(open.body, "<VALUE.INSTANCEWITHPATH>") == 3000);
+  // Below the threshold: the document as today, with its Content-Length.
+  fixture small(10);
+  const cimxml::reply r = small.streamed("EnumerateInstances", element_class);
+  CHECK(r.stream == nullptr);
+  CHECK(count(r.body, "<VALUE.NAMEDINSTANCE>") == 13);
+  // may_stream false (the router passes it for HTTP/1.0): the whole document.
+  const cimxml::reply whole = f.call("EnumerateInstances", element_class);
+  CHECK(whole.stream == nullptr);
+  CHECK(count(whole.body, "<VALUE.NAMEDINSTANCE>") == 3003);
+}
+
+TEST_CASE("endpoint: a streamed enumeration failing midway stops and reports the error in trailers",
+          "[server][cimxml]") {
+  fixture f(2000);
+  failing_provider p;
+  REQUIRE(f.rt->om().register_instance_provider(testing::fixture_namespace, "Vsnapd_TestSubElement", p));
+  cimxml::reply s = f.streamed("EnumerateInstances", element_class);
+  REQUIRE(s.stream != nullptr);
+  const drained d = drain(*s.stream);
+  CHECK(count(d.document, "<VALUE.NAMEDINSTANCE>") >= 256);
+  // Never a complete document: the client must not take the part for the whole.
+  CHECK(d.document.find("</CIM>") == std::string::npos);
+  CHECK(s.stream->failed());
+  CHECK(s.stream->trailers() == std::vector<std::pair<std::string, std::string>>{
+                                    {"CIMStatusCode", "1"},
+                                    {"CIMStatusCodeDescription",
+                                     "CIM_ERR_FAILED%3A%20the%20disk%20went%20away"}});
+  std::string piece = "x";
+  CHECK_FALSE(s.stream->next(piece));
+  CHECK(piece.empty());
 }
 
 TEST_CASE("endpoint: CPU time per GetInstance", "[server][cimxml][.bench]") {
