@@ -101,17 +101,16 @@ virtualization_provider::outcome virtualization_provider::create_snapshot(
   return o;
 }
 
-virtualization_provider::outcome virtualization_provider::destroy_snapshot(
-    const std::vector<param_value>& in, bool tree) {
-  const std::string_view pname = tree ? "SnapshotSettingData" : "AffectedSnapshot";
-  const object_path* target = ref_param(in, pname);
+std::variant<virtualization_provider::located_snapshot, virtualization_provider::outcome>
+virtualization_provider::snapshot_param(const std::vector<param_value>& in, std::string_view name) {
+  const object_path* target = ref_param(in, name);
   if (target == nullptr) {
-    return refuse(status::invalid_parameter, std::string(pname) + " (a reference) is required");
+    return refuse(status::invalid_parameter, std::string(name) + " (a reference) is required");
   }
   const auto id = vssd_id_of(*target);
   if (!id) {
     return refuse(status::invalid_parameter,
-                  std::string(pname) + " " + target->to_string() + " is not a snapshot here");
+                  std::string(name) + " " + target->to_string() + " is not a snapshot here");
   }
   auto found = find_snapshot(*id);
   if (!found) {
@@ -120,7 +119,16 @@ virtualization_provider::outcome virtualization_provider::destroy_snapshot(
   if (!*found) {
     return refuse(status::invalid_parameter, "no snapshot '" + *id + "' on any virtual machine");
   }
-  located_snapshot snap = std::move(**found);
+  return std::move(**found);
+}
+
+virtualization_provider::outcome virtualization_provider::destroy_snapshot(
+    const std::vector<param_value>& in, bool tree) {
+  auto resolved = snapshot_param(in, tree ? "SnapshotSettingData" : "AffectedSnapshot");
+  if (auto* refusal = std::get_if<outcome>(&resolved)) {
+    return std::move(*refusal);
+  }
+  located_snapshot snap = std::move(std::get<located_snapshot>(resolved));
   auto lease = locks_.try_lock(snap.vm, tree ? "DestroySnapshotTree" : "DestroySnapshot");
   if (!lease) {
     return refuse(status::busy, busy_message(snap.vm, locks_.holder(snap.vm)));
@@ -172,23 +180,11 @@ virtualization_provider::outcome virtualization_provider::destroy_snapshot(
 
 virtualization_provider::outcome virtualization_provider::apply_snapshot(
     const std::vector<param_value>& in) {
-  const object_path* target = ref_param(in, "Snapshot");
-  if (target == nullptr) {
-    return refuse(status::invalid_parameter, "Snapshot (a reference) is required");
+  auto resolved = snapshot_param(in, "Snapshot");
+  if (auto* refusal = std::get_if<outcome>(&resolved)) {
+    return std::move(*refusal);
   }
-  const auto id = vssd_id_of(*target);
-  if (!id) {
-    return refuse(status::invalid_parameter,
-                  "Snapshot " + target->to_string() + " is not a snapshot here");
-  }
-  auto found = find_snapshot(*id);
-  if (!found) {
-    return refuse(status::failed, found.error().description);
-  }
-  if (!*found) {
-    return refuse(status::invalid_parameter, "no snapshot '" + *id + "' on any virtual machine");
-  }
-  located_snapshot snap = std::move(**found);
+  located_snapshot snap = std::move(std::get<located_snapshot>(resolved));
   auto st = hv_.get_status(snap.vm);
   if (!st) {
     return refuse(st.error(), "vm '" + snap.vm + "'");
@@ -222,28 +218,17 @@ virtualization_provider::outcome virtualization_provider::apply_snapshot(
 
 virtualization_provider::outcome virtualization_provider::clear_snapshot_state(
     const std::vector<param_value>& in) {
-  const object_path* target = ref_param(in, "SnapshotSettingData");
-  if (target == nullptr) {
-    return refuse(status::invalid_parameter, "SnapshotSettingData (a reference) is required");
+  auto resolved = snapshot_param(in, "SnapshotSettingData");
+  if (auto* refusal = std::get_if<outcome>(&resolved)) {
+    return std::move(*refusal);
   }
-  const auto id = vssd_id_of(*target);
-  if (!id) {
-    return refuse(status::invalid_parameter,
-                  "SnapshotSettingData " + target->to_string() + " is not a snapshot here");
-  }
-  auto found = find_snapshot(*id);
-  if (!found) {
-    return refuse(status::failed, found.error().description);
-  }
-  if (!*found) {
-    return refuse(status::invalid_parameter, "no snapshot '" + *id + "' on any virtual machine");
-  }
-  if (!(*found)->info.memory_file) {
+  const located_snapshot& snap = std::get<located_snapshot>(resolved);
+  if (!snap.info.memory_file) {
     return outcome{};  // a disk snapshot has no saved state: already clear
   }
   // TODO(providers): needs an hv::hypervisor primitive that drops a snapshot's memory state.
   return refuse(status::not_supported,
-                "snapshot '" + *id +
+                "snapshot '" + snap.info.id +
                     "' has a saved memory state and the hypervisor adapter cannot drop it yet");
 }
 

@@ -28,6 +28,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 namespace vsnapd::cim::providers::virtualization {
@@ -98,6 +99,10 @@ class virtualization_provider final : public instance_provider,
   result<std::vector<instance>> associations_of(std::string_view assoc_class);
 
   // snapshot_methods.cpp
+  /// The snapshot that the reference parameter `name` names, or the refusal: Invalid
+  /// Parameter when it is absent, not a snapshot path or unknown; Failed when the lookup fails.
+  std::variant<located_snapshot, outcome> snapshot_param(const std::vector<param_value>& in,
+                                                         std::string_view name);
   outcome create_snapshot(const std::vector<param_value>& in);
   outcome destroy_snapshot(const std::vector<param_value>& in, bool tree);
   outcome apply_snapshot(const std::vector<param_value>& in);
