@@ -121,6 +121,8 @@ struct op_timing {
 using progress_fn = std::function<void(unsigned percent)>;
 
 /// Progress and cancellation of a long operation.
+/// Backends call `progress` without holding their own locks, and callers request `stop` without
+/// holding theirs: either side's callback may take the other's locks.
 struct op_control {
   progress_fn progress;  ///< may be empty
   std::stop_token stop;  ///< cancellation, honoured where the operation allows (then errc::cancelled)

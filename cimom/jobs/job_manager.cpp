@@ -160,6 +160,7 @@ result<std::unique_ptr<job_manager>> job_manager::open(job_manager_options optio
 
 job_manager::~job_manager() {
   std::vector<std::shared_ptr<job>> touched;
+  std::vector<std::shared_ptr<stop_signal>> to_stop;
   {
     std::lock_guard lock(mutex_);
     shutting_down_ = true;
@@ -167,7 +168,7 @@ job_manager::~job_manager() {
       if (is_final(j->state)) {
         continue;
       }
-      j->stop->request();
+      to_stop.push_back(j->stop);
       // Queued jobs will never run: say so now. Running ones are finished by run() when their
       // work returns (it sees stop_requested()).
       if (j->state == job_state::new_job) {
@@ -176,6 +177,9 @@ job_manager::~job_manager() {
         touched.push_back(j);
       }
     }
+  }
+  for (const auto& stop : to_stop) {
+    stop->request();  // outside the mutex: stop callbacks may take the backend's locks
   }
   for (const auto& j : touched) {
     persist(j);
@@ -383,7 +387,9 @@ void job_manager::run(const std::shared_ptr<job>& j) {
     if (is_final(j->state)) {
       return;  // killed: the outcome of the work no longer matters
     }
-    if (j->stop->requested()) {
+    // terminate_requested is set under this mutex before the stop signal fires (outside it), so
+    // it is checked too: a Terminate that raced the work's return still ends as Terminated.
+    if (j->terminate_requested || j->stop->requested()) {
       if (j->terminate_requested) {
         j->finished = now();
         j->error_description = "the job was terminated at a client's request";
@@ -561,6 +567,7 @@ result<rsc_status> job_manager::request_state_change(const object_path& path,
   std::vector<std::shared_ptr<job>> removed;
   std::shared_ptr<job> changed;
   rsc_status status = rsc_status::completed;
+  std::shared_ptr<stop_signal> to_stop;
   {
     std::lock_guard lock(mutex_);
     expire_locked(removed);
@@ -575,7 +582,7 @@ result<rsc_status> job_manager::request_state_change(const object_path& path,
     } else if (!j->spec.cancellable) {
       status = rsc_status::not_supported;
     } else if (req == requested_state::kill) {
-      j->stop->request();
+      to_stop = j->stop;
       j->finished = now();
       j->error_description = "the job was killed at a client's request";
       j->cim_error = std::make_shared<const instance>(make_cim_error(
@@ -583,7 +590,7 @@ result<rsc_status> job_manager::request_state_change(const object_path& path,
       set_state_locked(*j, job_state::killed);
       changed = j;
     } else if (j->state == job_state::new_job) {
-      j->stop->request();
+      to_stop = j->stop;
       j->terminate_requested = true;
       j->finished = now();
       j->error_description = "the job was terminated at a client's request";
@@ -592,12 +599,17 @@ result<rsc_status> job_manager::request_state_change(const object_path& path,
       set_state_locked(*j, job_state::terminated);
       changed = j;
     } else {
-      j->stop->request();
+      to_stop = j->stop;
       j->terminate_requested = true;
       set_state_locked(*j, job_state::shutting_down);
       status = rsc_status::transition_started;
       changed = j;
     }
+  }
+  // Outside the mutex: the signal runs stop callbacks of whatever layer the work handed its
+  // token to (a backend cancelling a QEMU job), and those may take their own locks.
+  if (to_stop) {
+    to_stop->request();
   }
   unpersist(removed);
   if (changed) {
@@ -609,6 +621,7 @@ result<rsc_status> job_manager::request_state_change(const object_path& path,
 result<kill_status> job_manager::kill_job(const object_path& path, bool delete_on_kill) {
   std::vector<std::shared_ptr<job>> removed;
   std::shared_ptr<job> changed;
+  std::shared_ptr<stop_signal> to_stop;
   {
     std::lock_guard lock(mutex_);
     expire_locked(removed);
@@ -622,7 +635,7 @@ result<kill_status> job_manager::kill_job(const object_path& path, bool delete_o
     if (!j->spec.cancellable) {
       return kill_status::not_supported;
     }
-    j->stop->request();
+    to_stop = j->stop;
     j->finished = now();
     j->error_description = "the job was killed at a client's request";
     j->cim_error = std::make_shared<const instance>(make_cim_error(
@@ -634,6 +647,9 @@ result<kill_status> job_manager::kill_job(const object_path& path, bool delete_o
     } else {
       changed = j;
     }
+  }
+  if (to_stop) {
+    to_stop->request();  // outside the mutex, as in request_state_change
   }
   unpersist(removed);
   if (changed) {

@@ -257,13 +257,14 @@ result<snapshot_info> fake_hypervisor::create_snapshot(const std::string& id,
   info.taken_in = s->status.state;
   s->snapshots.push_back(info);
   s->status.current_snapshot = info.id;
+  ++completed_[op::create];
+  lock.unlock();  // progress takes the job manager's lock (see op_control)
   if (ctl.progress) {
     ctl.progress(100);
   }
   if (timing != nullptr) {
     *timing = op_timing{};
   }
-  ++completed_[op::create];
   return info;
 }
 
@@ -320,10 +321,11 @@ result<void> fake_hypervisor::destroy_snapshot(const std::string& id,
   if (s->status.current_snapshot == snapshot_id) {
     s->status.current_snapshot = parent;
   }
+  ++completed_[op::destroy];
+  lock.unlock();  // progress takes the job manager's lock (see op_control)
   if (ctl.progress) {
     ctl.progress(100);
   }
-  ++completed_[op::destroy];
   return {};
 }
 
