@@ -281,6 +281,17 @@ config parse_config(std::string_view text, const std::string& origin) {
              });
              sr.run();
            })
+      .key("virtualization",
+           [&](const toml::node& n) {
+             table_reader vr(as_table(n, origin, "virtualization"), origin, "virtualization.");
+             vr.key("definitions",
+                    [&](const toml::node& v) { c.virtualization.definitions = vr.string(v, "definitions"); })
+                 .key("demo_vm",
+                      [&](const toml::node& v) { c.virtualization.demo_vm = vr.boolean(v, "demo_vm"); })
+                 .key("demo_guest",
+                      [&](const toml::node& v) { c.virtualization.demo_guest = vr.string(v, "demo_guest"); });
+             vr.run();
+           })
       .key("log", [&](const toml::node& n) {
         table_reader lr(as_table(n, origin, "log"), origin, "log.");
         lr.key("level", [&](const toml::node& v) {

@@ -79,6 +79,18 @@ struct config {
     std::uint32_t threads = 0;  ///< I/O threads; 0 = one per core
   } server;
 
+  /// The virtual machines the product serves (read by its composition root, server/main.cpp).
+  struct virtualization_config {
+    /// A directory of VM definition files (`*.toml`, one VM each, the vm.toml format); each
+    /// whose uuid (or, without one, name) is not defined yet is defined at start. Empty: none.
+    std::string definitions;
+    /// On the first start (a new state directory) define a stopped VM `demo`.
+    bool demo_vm = true;
+    /// The test guest the demo VM boots (scripts/build-test-guest.sh's output directory).
+    /// Empty: $XDG_CACHE_HOME/vsnapd/test-guest, or ~/.cache/vsnapd/test-guest.
+    std::string demo_guest;
+  } virtualization;
+
   log::level log_level = log::level::info;
 };
 

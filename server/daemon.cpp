@@ -334,7 +334,7 @@ int serve(const config& cfg, const daemon_hooks& hooks) {
 
   std::shared_ptr<void> providers;
   if (hooks.register_providers) {
-    auto registered = hooks.register_providers(**cim, startup_facts{paths.dir, host});
+    auto registered = hooks.register_providers(**cim, startup_facts{paths.dir, host, cfg.virtualization});
     if (!registered) {
       log::write(log::level::error, "cimom",
                  "provider registration failed: " + registered.error().description);

@@ -6,6 +6,7 @@
 
 #include "cimom/error.hpp"
 #include "common/embedded_file.hpp"
+#include "server/config.hpp"
 
 #include <functional>
 #include <memory>
@@ -22,6 +23,7 @@ namespace vsnapd::server {
 struct startup_facts {
   std::string state_dir;  ///< the resolved state directory (exists, owned by us)
   std::string host_name;
+  config::virtualization_config virtualization;  ///< the [virtualization] configuration
 };
 
 /// What a composition root adds to the daemon.

@@ -2,6 +2,7 @@
 // hands them to daemon_main; everything else about the daemon's life lives in server/daemon.cpp.
 
 #include "cimom/providers/virtualization/register.hpp"
+#include "common/log.hpp"
 #include "server/daemon.hpp"
 
 #if VSNAPD_WITH_KVM
@@ -25,8 +26,11 @@ struct virtualization {
   ~virtualization() { providers.reset(); }
 };
 
-// Where scripts/build-test-guest.sh puts the guest by default.
-std::string test_guest_dir() {
+// Where scripts/build-test-guest.sh puts the guest unless the configuration names a directory.
+std::string test_guest_dir(const server::config::virtualization_config& c) {
+  if (!c.demo_guest.empty()) {
+    return c.demo_guest;
+  }
   if (const char* cache = std::getenv("XDG_CACHE_HOME"); cache != nullptr && *cache != '\0') {
     return std::string(cache) + "/vsnapd/test-guest";
   }
@@ -47,11 +51,29 @@ cim::result<std::shared_ptr<void>> register_providers(cim::runtime& rt,
                          opened.error().message());
   }
   v->hypervisor = std::move(*opened);
-  // First start with no VM: a stopped `demo` VM, so that a new user can snapshot something at
-  // once. It boots the test guest when scripts/build-test-guest.sh has built it.
-  if (auto demo = v->hypervisor->define_demo_if_empty(test_guest_dir()); !demo) {
-    return cim::fail(cim::errc::failed,
-                     "defining the demo VM failed: " + demo.error().message());
+  const auto& conf = facts.virtualization;
+  if (!conf.definitions.empty()) {
+    auto loaded = v->hypervisor->load_definitions(conf.definitions);
+    if (!loaded) {
+      return cim::fail(cim::errc::failed, "loading the VM definitions in " + conf.definitions +
+                                              " failed: " + loaded.error().message());
+    }
+    if (*loaded > 0) {
+      log::write(log::level::info, "qemu",
+                 "defined " + std::to_string(*loaded) + " VM(s) from " + conf.definitions);
+    }
+  }
+  // First start: a stopped `demo` VM, so that a new user can snapshot something at once. Only
+  // then: a user who destroyed it does not get it back on the next start.
+  if (conf.demo_vm && v->hypervisor->first_open()) {
+    auto demo = v->hypervisor->define_demo_if_empty(test_guest_dir(conf));
+    if (!demo) {
+      return cim::fail(cim::errc::failed,
+                       "defining the demo VM failed: " + demo.error().message());
+    }
+    if (*demo) {
+      log::write(log::level::info, "qemu", "defined the demo VM " + **demo);
+    }
   }
   v->providers = VSNAPD_TRY(cim::providers::virtualization::register_virtualization(
       rt, *v->hypervisor, {facts.host_name, facts.state_dir}));

@@ -509,7 +509,9 @@ result<std::unique_ptr<qemu_hypervisor>> qemu_hypervisor::open(const qemu_option
     return make_error_code(errc::invalid_argument);
   }
   std::unique_ptr<qemu_hypervisor> h(new qemu_hypervisor(opts));
-  h->store_ = VSNAPD_TRY(snapshot_store::open((fs::path(opts.state_dir) / "hypervisor.sqlite").string()));
+  const fs::path db = fs::path(opts.state_dir) / "hypervisor.sqlite";
+  h->first_open_ = !fs::exists(db, ec);
+  h->store_ = VSNAPD_TRY(snapshot_store::open(db.string()));
   if (opts.auto_accel) {
     std::call_once(h->probe_once_, [&] { h->probed_ = *opts.auto_accel; });
   }
@@ -565,6 +567,10 @@ result<std::shared_ptr<qemu_hypervisor::vm_rt>> qemu_hypervisor::find(const std:
 result<std::size_t> qemu_hypervisor::load_definitions(const std::string& dir) {
   std::size_t n = 0;
   std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    log_warn("qemu: VM definitions directory " + dir + " does not exist or is not a directory");
+    return make_error_code(errc::invalid_argument);
+  }
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     if (entry.path().extension() != ".toml") {
       continue;
@@ -802,7 +808,12 @@ result<std::optional<std::string>> qemu_hypervisor::define_demo_if_empty(
   c.memory_mib = 128;
   c.disks = {{"", 1ull << 30}};
   std::error_code ec;
-  auto kernel = fs::path(guest_dir) / "vmlinuz";
+  // The uncompressed vmlinux boots through its PVH entry and skips the bzImage's XZ
+  // decompression, which dominates a TCG boot; vmlinuz is the fallback.
+  auto kernel = fs::path(guest_dir) / "vmlinux";
+  if (!fs::exists(kernel, ec)) {
+    kernel = fs::path(guest_dir) / "vmlinuz";
+  }
   auto initrd = fs::path(guest_dir) / "initrd.img";
   if (!guest_dir.empty() && fs::exists(kernel, ec) && fs::exists(initrd, ec)) {
     c.kernel = kernel.string();

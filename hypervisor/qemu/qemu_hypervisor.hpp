@@ -47,6 +47,10 @@ class qemu_hypervisor final : public hypervisor {
   /// Stops the I/O thread. Running VMs keep running (they are re-attached by the next open).
   ~qemu_hypervisor() override;
 
+  /// True when this open created the state (no hypervisor database existed): the daemon's
+  /// first start, the one moment a demo VM is defined.
+  [[nodiscard]] bool first_open() const { return first_open_; }
+
   /// Defines every VM described by `*.toml` files in `dir` whose uuid (or, without uuid,
   /// name) is not defined yet. @return the number defined.
   [[nodiscard]] result<std::size_t> load_definitions(const std::string& dir);
@@ -93,8 +97,9 @@ class qemu_hypervisor final : public hypervisor {
   [[nodiscard]] result<void> wait_jobs_for_test(const std::string& id,
                                                 std::chrono::milliseconds timeout);
 
-  /// On first start with no VM defined: defines `demo` (128 MiB, one 1 GiB disk), booting
-  /// `<guest_dir>/vmlinuz` + `initrd.img` when both exist and the firmware otherwise.
+  /// With no VM defined: defines `demo` (128 MiB, one 1 GiB disk), booting `<guest_dir>/vmlinux`
+  /// (or `vmlinuz`) + `initrd.img` when they exist and the firmware otherwise. The daemon calls
+  /// it on first_open() only, so a user who destroyed the demo VM does not get it back.
   /// @return the new VM's id, or nothing when VMs were defined already.
   [[nodiscard]] result<std::optional<std::string>> define_demo_if_empty(const std::string& guest_dir);
 
@@ -133,6 +138,7 @@ class qemu_hypervisor final : public hypervisor {
   std::map<std::string, std::shared_ptr<vm_rt>> vms_;
   std::once_flag probe_once_;
   accel probed_ = accel::tcg;
+  bool first_open_ = false;
   int crash_step_ = 0;
   bool crash_kill_ = false;
 };

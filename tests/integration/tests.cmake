@@ -36,3 +36,7 @@ endif()
 vsnapd_add_integration_test(test_wsman_pywinrm)
 vsnapd_add_integration_test(test_wsman_wsl)
 vsnapd_add_integration_test(test_wsman_curl)
+
+# The product's VM definitions at start (issue 7): the demo VM on the first start only, and the
+# [virtualization] definitions directory, seen through python3-winrm. No VM runs here.
+vsnapd_add_integration_test(test_vm_definitions)

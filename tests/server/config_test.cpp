@@ -30,6 +30,9 @@ TEST_CASE("config: the shipped conf/vsnapd.toml parses and equals the embedded d
   CHECK(c.limits.idle_timeout == d.limits.idle_timeout);
   CHECK(c.limits.max_connections == d.limits.max_connections);
   CHECK(c.log_level == d.log_level);
+  CHECK(c.virtualization.definitions == d.virtualization.definitions);
+  CHECK(c.virtualization.demo_vm == d.virtualization.demo_vm);
+  CHECK(c.virtualization.demo_guest == d.virtualization.demo_guest);
 }
 
 TEST_CASE("config: values override defaults and an empty listener disables it", "[server][config]") {
@@ -44,6 +47,10 @@ max_failures = 3
 [limits]
 max_envelope_size = 16384
 header_timeout_seconds = 2
+[virtualization]
+definitions = "/etc/vsnapd/vms"
+demo_vm = false
+demo_guest = "/opt/guest"
 [log]
 level = "debug"
 )",
@@ -56,6 +63,9 @@ level = "debug"
   CHECK(c.limits.max_envelope_size == 16384);
   CHECK(c.limits.header_timeout == std::chrono::seconds(2));
   CHECK(c.log_level == vsnapd::log::level::debug);
+  CHECK(c.virtualization.definitions == "/etc/vsnapd/vms");
+  CHECK_FALSE(c.virtualization.demo_vm);
+  CHECK(c.virtualization.demo_guest == "/opt/guest");
 }
 
 TEST_CASE("config: each bad input names its line and reason", "[server][config]") {
@@ -75,6 +85,9 @@ TEST_CASE("config: each bad input names its line and reason", "[server][config]"
       {"[limits]\nmax_envelope_size = 100\n", 2, "must be between 8192"},
       {"[limits]\nidle_timeout_seconds = -1\n", 2, "must be between"},
       {"[log]\nlevel = \"loud\"\n", 2, "must be one of"},
+      {"[virtualization]\ndemo_vm = 1\n", 2, "must be true or false"},
+      {"[virtualization]\ndefinitions = 3\n", 2, "must be a string"},
+      {"[virtualization]\nvms = \"x\"\n", 2, "unknown key 'virtualization.vms'"},
       {"listen = 3\n", 1, "must be a table"},
       {"[auth\n", 1, ""},
       {"a = = 1\n", 1, ""},
