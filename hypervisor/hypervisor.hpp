@@ -79,6 +79,12 @@ class hypervisor {
                                                       const op_control& ctl = {},
                                                       op_timing* timing = nullptr) = 0;
 
+  /// Drops a full snapshot's memory and device state: it becomes a disk snapshot (applying it
+  /// then leaves the system stopped) and its saved-state file is deleted. A disk snapshot is
+  /// left as it is. Errors: no_such_system, no_such_snapshot, backend_failed.
+  [[nodiscard]] virtual result<void> clear_snapshot_state(const std::string& id,
+                                                          const std::string& snapshot_id) = 0;
+
   /// Renames a snapshot. Errors: no_such_system, no_such_snapshot.
   [[nodiscard]] virtual result<void> rename_snapshot(const std::string& id,
                                                      const std::string& snapshot_id,

@@ -1140,6 +1140,31 @@ result<void> qemu_hypervisor::rename_snapshot(const std::string& id, const std::
   return store_->transaction([&] { return store_->rename_snapshot(sid, name); });
 }
 
+result<void> qemu_hypervisor::clear_snapshot_state(const std::string& id, const std::string& sid) {
+  auto vm = VSNAPD_TRY(find(id));
+  std::lock_guard lock(vm->op);
+  auto snap = VSNAPD_TRY(store_->snapshot(id, sid));
+  if (!snap) {
+    return make_error_code(errc::no_such_snapshot);
+  }
+  if (!snap->memory_file) {
+    return {};
+  }
+  // The database forgets the file first, under a journal entry: a crash before the file is
+  // deleted leaves the entry, and recovery deletes the file instead of leaking it. The other
+  // order could leave a snapshot naming a file that is gone.
+  json::object payload = obj({{"snapshot", sid}, {"memory", *snap->memory_file}});
+  std::int64_t op = 0;
+  VSNAPD_HV_TRY_TX(store_->transaction([&]() -> result<void> {
+    op = VSNAPD_TRY(store_->journal_begin(id, "clear", json::serialize(payload)));
+    return store_->clear_memory_state(sid);
+  }));
+  std::error_code ec;
+  fs::remove(*snap->memory_file, ec);
+  VSNAPD_HV_TRY_TX(store_->transaction([&] { return store_->journal_end(op); }));
+  return {};
+}
+
 result<snapshot_info> qemu_hypervisor::create_snapshot(const std::string& id,
                                                        const snapshot_request& req,
                                                        const op_control& ctl,
@@ -1744,8 +1769,11 @@ result<void> qemu_hypervisor::recover() {
         VSNAPD_TRY_VOID(gc_image(vm, img, {}));
       }
       VSNAPD_HV_TRY_TX(store_->transaction([&] { return store_->journal_end(e.op); }));
+    } else if (e.kind == "clear") {
+      // The snapshot already forgot its memory file (same transaction as the entry).
+      fs::remove(std::string(p.at("memory").as_string()), ec);
+      VSNAPD_HV_TRY_TX(store_->transaction([&] { return store_->journal_end(e.op); }));
     } else {
-      (void)store_->journal_end(e.op);
     }
   }
   return {};

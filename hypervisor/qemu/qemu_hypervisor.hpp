@@ -64,6 +64,7 @@ class qemu_hypervisor final : public hypervisor {
   result<void> destroy_system(const std::string& id) override;
   result<void> change_state(const std::string& id, state_change change,
                             const op_control& ctl) override;
+  result<void> clear_snapshot_state(const std::string& id, const std::string& snapshot_id) override;
   result<snapshot_info> create_snapshot(const std::string& id, const snapshot_request& req,
                                         const op_control& ctl, op_timing* timing) override;
   result<void> apply_snapshot(const std::string& id, const std::string& snapshot_id,

@@ -299,6 +299,16 @@ result<void> snapshot_store::rename_snapshot(const std::string& id, const std::s
   return st.run();
 }
 
+result<void> snapshot_store::clear_memory_state(const std::string& id) {
+  std::lock_guard lock(mu_);
+  static const std::string sql = "UPDATE snapshots SET memory_file=NULL, type=" +
+                                 std::to_string(static_cast<int>(snapshot_type::disk)) +
+                                 " WHERE id=?";
+  auto st = VSNAPD_TRY(prepare(sql.c_str()));
+  st.bind(id);
+  return st.run();
+}
+
 result<void> snapshot_store::reparent(const std::string& id,
                                       const std::optional<std::string>& new_parent) {
   std::lock_guard lock(mu_);

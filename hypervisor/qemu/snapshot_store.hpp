@@ -75,6 +75,9 @@ class snapshot_store {
   [[nodiscard]] result<std::vector<snapshot_info>> snapshots(const std::string& vm);
   [[nodiscard]] result<void> remove_snapshot(const std::string& id);
   [[nodiscard]] result<void> rename_snapshot(const std::string& id, const std::string& name);
+  /// Makes a full snapshot a disk snapshot: no memory file, type disk (its level stays: the
+  /// disks were as consistent as the memory).
+  [[nodiscard]] result<void> clear_memory_state(const std::string& id);
   /// Children of `id` take `new_parent`.
   [[nodiscard]] result<void> reparent(const std::string& id,
                                       const std::optional<std::string>& new_parent);

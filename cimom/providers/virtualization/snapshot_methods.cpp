@@ -226,10 +226,16 @@ virtualization_provider::outcome virtualization_provider::clear_snapshot_state(
   if (!snap.info.memory_file) {
     return outcome{};  // a disk snapshot has no saved state: already clear
   }
-  // TODO(providers): needs an hv::hypervisor primitive that drops a snapshot's memory state.
-  return refuse(status::not_supported,
-                "snapshot '" + snap.info.id +
-                    "' has a saved memory state and the hypervisor adapter cannot drop it yet");
+  // Quick (one database update and a file deletion): synchronous, under the VM's lock so it
+  // cannot race an ApplySnapshot reading the same memory file.
+  auto lease = locks_.try_lock(snap.vm, "ClearSnapshotState");
+  if (!lease) {
+    return refuse(status::busy, busy_message(snap.vm, locks_.holder(snap.vm)));
+  }
+  if (auto r = hv_.clear_snapshot_state(snap.vm, snap.info.id); !r) {
+    return refuse(r.error(), "ClearSnapshotState of '" + snap.info.id + "'");
+  }
+  return outcome{};
 }
 
 }  // namespace vsnapd::cim::providers::virtualization

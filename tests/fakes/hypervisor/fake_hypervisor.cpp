@@ -329,6 +329,23 @@ result<void> fake_hypervisor::destroy_snapshot(const std::string& id,
   return {};
 }
 
+result<void> fake_hypervisor::clear_snapshot_state(const std::string& id,
+                                                   const std::string& snapshot_id) {
+  std::lock_guard lock(mutex_);
+  system* s = find(id);
+  if (s == nullptr) {
+    return errc::no_such_system;
+  }
+  for (auto& i : s->snapshots) {
+    if (i.id == snapshot_id) {
+      i.memory_file.reset();
+      i.type = snapshot_type::disk;
+      return {};
+    }
+  }
+  return errc::no_such_snapshot;
+}
+
 result<void> fake_hypervisor::rename_snapshot(const std::string& id,
                                               const std::string& snapshot_id,
                                               const std::string& name) {

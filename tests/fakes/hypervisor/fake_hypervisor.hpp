@@ -54,6 +54,8 @@ class fake_hypervisor final : public hypervisor {
                               const op_control& ctl, op_timing* timing) override;
   result<void> destroy_snapshot(const std::string& id, const std::string& snapshot_id,
                                 const op_control& ctl, op_timing* timing) override;
+  result<void> clear_snapshot_state(const std::string& id,
+                                    const std::string& snapshot_id) override;
   result<void> rename_snapshot(const std::string& id, const std::string& snapshot_id,
                                const std::string& name) override;
   result<std::vector<snapshot_info>> list_snapshots(const std::string& id) override;

@@ -158,6 +158,26 @@ TEST_CASE("qemu_hypervisor: defines, starts, pauses, stops and re-attaches", "[h
     REQUIRE(f.h->change_state(f.id, state_change::start, {}));
     CHECK(f.h->get_status(f.id)->state == vm_state::running);
   }
+  SECTION("clearing a full snapshot's state deletes its memory file and keeps its disks") {
+    auto full = f.h->create_snapshot(f.id, {snapshot_type::full, "", true}, {}, nullptr);
+    REQUIRE(full);
+    REQUIRE(full->memory_file);
+    REQUIRE(std::filesystem::exists(*full->memory_file));
+    REQUIRE(f.h->clear_snapshot_state(f.id, full->id));
+    CHECK_FALSE(std::filesystem::exists(*full->memory_file));
+    f.crash_and_reopen();  // the change is in the database, not only in memory
+    auto tree = f.h->list_snapshots(f.id);
+    REQUIRE(tree->size() == 1);
+    CHECK_FALSE(tree->front().memory_file);
+    CHECK(tree->front().type == snapshot_type::disk);
+    CHECK(f.h->clear_snapshot_state(f.id, full->id));  // nothing left to clear
+    CHECK(f.h->clear_snapshot_state(f.id, "nope").error() ==
+          make_error_code(errc::no_such_snapshot));
+    // Applied now, it is a disk snapshot: the VM is left stopped, not resumed.
+    REQUIRE(f.h->apply_snapshot(f.id, full->id, {}, nullptr));
+    CHECK(f.h->get_status(f.id)->state == vm_state::stopped);
+    f.all_clean();
+  }
   SECTION("power off") {
     REQUIRE(f.h->change_state(f.id, state_change::power_off, {}));
     CHECK(f.h->get_status(f.id)->state == vm_state::stopped);

@@ -323,8 +323,6 @@ TEST_CASE("virtualization_provider: bad parameters return their documented codes
        {{"SnapshotSettingData", ref(vssd_path("nope"))}}, 32773, "nope"},
       {"clear state of an unknown snapshot", "ClearSnapshotState",
        {{"SnapshotSettingData", ref(vssd_path("nope"))}}, 32773, "nope"},
-      {"clear the saved state of a full snapshot", "ClearSnapshotState",
-       {{"SnapshotSettingData", ref(vssd_path(snap))}}, 32770, "cannot drop"},
   };
   for (const auto& r : rows) {
     INFO(r.what);
@@ -634,6 +632,25 @@ TEST_CASE("virtualization_provider: ClearSnapshotState of a disk snapshot has no
   const std::string disk = f.snapshot(vm, snapshot_type_disk);
   CHECK(rc(f.invoke(snapshot_service_path(host), "ClearSnapshotState",
                     {{"SnapshotSettingData", ref(vssd_path(disk))}})) == 0);
+}
+
+TEST_CASE("virtualization_provider: ClearSnapshotState turns a full snapshot into a disk snapshot",
+          "[cimom][providers]") {
+  fixture f;
+  const auto vm = f.hv.add_system("web", hv::vm_state::running);
+  const std::string full = f.snapshot(vm, snapshot_type_full);
+  REQUIRE(*f.get(vssd_path(full)).get("IsSaved") == value(scalar(true)));
+  CHECK(rc(f.invoke(snapshot_service_path(host), "ClearSnapshotState",
+                    {{"SnapshotSettingData", ref(vssd_path(full))}})) == 0);
+  CHECK(*f.get(vssd_path(full)).get("IsSaved") == value(scalar(false)));
+  auto snaps = f.hv.list_snapshots(vm);
+  REQUIRE(snaps.has_value());
+  REQUIRE(snaps->size() == 1);
+  CHECK_FALSE(snaps->front().memory_file.has_value());
+  CHECK(snaps->front().type == hv::snapshot_type::disk);
+  // Clearing again finds nothing to clear.
+  CHECK(rc(f.invoke(snapshot_service_path(host), "ClearSnapshotState",
+                    {{"SnapshotSettingData", ref(vssd_path(full))}})) == 0);
 }
 
 TEST_CASE("virtualization_provider: RequestStateChange with Hyper-V's values", "[cimom][providers]") {
