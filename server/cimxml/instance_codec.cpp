@@ -345,6 +345,12 @@ cim::result<cim::value> parse_value_of(pugi::xml_node holder, cim_type type, boo
     return cim::value::null(type, is_array);
   }
   if (kind == "VALUE") {
+    // An empty VALUE where an embedded instance goes carries no instance: NULL, as in the
+    // WS-Man codec. Windows clients send "" for an absent SnapshotSettings, and a wbemcli user
+    // typing SnapshotSettings="" means the same.
+    if (type == cim_type::object && text_of(v).find_first_not_of(" \t\r\n") == std::string::npos) {
+      return cim::value::null(type, is_array);
+    }
     auto s = scalar_of(v, type);
     if (!s) {
       return s.error();

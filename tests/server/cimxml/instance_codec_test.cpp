@@ -86,6 +86,21 @@ TEST_CASE("instance_codec: embedded instances parse in both spellings and from C
   }
 }
 
+TEST_CASE("instance_codec: an empty embedded instance VALUE is NULL", "[server][cimxml]") {
+  for (const std::string value : {"<VALUE></VALUE>", "<VALUE/>", "<VALUE> \n</VALUE>"}) {
+    INFO(value);
+    auto out = parse_instance(
+        "<INSTANCE CLASSNAME=\"C\"><PROPERTY NAME=\"E\" TYPE=\"string\" "
+        "EmbeddedObject=\"instance\">" + value + "</PROPERTY></INSTANCE>");
+    REQUIRE(out.has_value());
+    CHECK(out->get("E")->is_null());
+  }
+  // Text that is not blank must still be an instance.
+  CHECK_FALSE(parse_instance("<INSTANCE CLASSNAME=\"C\"><PROPERTY NAME=\"E\" TYPE=\"string\" "
+                             "EmbeddedObject=\"instance\"><VALUE>x</VALUE></PROPERTY></INSTANCE>")
+                  .has_value());
+}
+
 TEST_CASE("instance_codec: a VALUE of blanks keeps its blanks", "[server][cimxml]") {
   auto out = parse_instance(
       "<INSTANCE CLASSNAME=\"C\"><PROPERTY NAME=\"S\" TYPE=\"string\"><VALUE>  </VALUE>"
