@@ -25,6 +25,7 @@
 
 #include <openssl/ssl.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <mutex>
@@ -45,6 +46,9 @@ constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 constexpr std::uint32_t header_limit = 16 * 1024;
 // How long a closing TLS connection may take to send its close_notify.
 constexpr auto tls_close_wait = std::chrono::seconds(1);
+// Lingering close: how long and how much of an unread request body we discard after answering.
+constexpr auto linger_time = std::chrono::seconds(5);
+constexpr std::size_t linger_max_bytes = 16u << 20;
 
 // The deadline of the next operations on either kind of stream.
 void set_deadline(beast::tcp_stream& s, std::chrono::steady_clock::duration d) { s.expires_after(d); }
@@ -63,6 +67,7 @@ struct connection {
   asio::any_io_executor executor;
   tcp::socket* socket = nullptr;     // valid while the session runs
   bool busy = false;                 // between reading a request's first byte and answering
+  bool unread_input = false;         // answered (and closing) before the request was all read
 };
 
 }  // namespace
@@ -205,6 +210,7 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
                    facts.client_address + " " + std::to_string(res.result_int()) + ": " +
                        ec.message());
         res.keep_alive(false);
+        conn.unread_input = true;
         set_deadline(stream, limits.request_timeout);
         co_await http::async_write(stream, res, nothrow);
         co_return;
@@ -271,6 +277,36 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
     }
   }
 
+  // After an answer sent before the request was all read (413, 400), the client may still be
+  // sending its body. Closing a socket with unread data makes the kernel send RST, and the RST
+  // can destroy our answer in the client's receive buffer before it reads it (curl then reports
+  // an empty reply). So: stop sending, then read and discard until the client closes, within a
+  // time and byte bound (nginx's lingering close).
+  static asio::awaitable<void> linger_close(tcp::socket& socket) {
+    beast::error_code ec;
+    socket.shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) {
+      co_return;
+    }
+    asio::steady_timer deadline(socket.get_executor());
+    deadline.expires_after(linger_time);
+    deadline.async_wait([&socket](beast::error_code wec) {
+      if (!wec) {
+        beast::error_code ignored;
+        socket.cancel(ignored);
+      }
+    });
+    std::array<char, 16384> sink;
+    for (std::size_t total = 0; total < linger_max_bytes;) {
+      auto [rec, n] = co_await socket.async_read_some(asio::buffer(sink), nothrow);
+      if (rec) {
+        break;  // the client closed (EOF), reset, or the deadline cancelled the read
+      }
+      total += n;
+    }
+    deadline.cancel();
+  }
+
   asio::awaitable<void> session(tcp::socket socket, listener_spec spec,
                                 std::shared_ptr<connection> conn) {
     connection_facts facts;
@@ -303,13 +339,20 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
           if (stream.socket().is_open()) {
             set_deadline(stream, tls_close_wait);
             co_await stream.async_shutdown(nothrow);
+            if (conn->unread_input) {
+              co_await linger_close(stream.socket());
+            }
           }
         }
       } else {
         beast::tcp_stream stream(std::move(socket));
         conn->socket = &stream.socket();
         co_await serve(stream, facts, *conn);
-        stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+        if (conn->unread_input) {
+          co_await linger_close(stream.socket());
+        } else {
+          stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+        }
       }
     } catch (const std::exception& e) {
       // STYLE rule 17b: the session's top-level try. The connection ends; the daemon goes on.

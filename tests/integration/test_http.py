@@ -248,6 +248,18 @@ class HttpBehaviour(DaemonCase):
                        soap_headers(self.basic, [("Transfer-Encoding", "chunked")]))
         self.check_encoding_limit(c, c.read_response())
 
+    def test_a_client_still_uploading_an_oversize_body_gets_the_fault(self):
+        # The answer goes out when the headers are read; the client is still sending 8 MiB.
+        # Without a lingering close the server's close resets the connection and the client
+        # loses the fault (curl: "Empty reply from server").
+        body = self.oversize_body() * 16
+        body += b" " * (8 * 1024 * 1024 - len(body))
+        for scheme in ("http", "https"):
+            with self.subTest(scheme=scheme):
+                c = self.conn(scheme)
+                c.send_request("POST", "/wsman", body, soap_headers(self.basic))
+                self.check_encoding_limit(c, c.read_response())
+
     # ------------------------------------------------------------ connection handling
     def test_connection_close_honoured(self):
         c = self.conn("https")
