@@ -80,6 +80,29 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
 
+/// Per-step wall time of one operation, logged with its op_timing: where the time goes is what
+/// the snapshot benchmark (bench/snapshots) reads, without a profiler attached to the daemon.
+class step_clock {
+ public:
+  step_clock() : last_(clock_type::now()) {}
+  /// Closes the step that ran since the previous mark (or the start) under `name`.
+  void mark(const char* name) {
+    auto now = clock_type::now();
+    if (!steps_.empty()) {
+      steps_ += ',';
+    }
+    steps_ += name;
+    steps_ += '=';
+    steps_ += std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(now - last_).count());
+    last_ = now;
+  }
+  [[nodiscard]] const std::string& text() const { return steps_; }
+
+ private:
+  clock_type::time_point last_;
+  std::string steps_;
+};
+
 namespace {
 
 void log_info(const std::string& m) { log::write(log::level::info, "hv", m); }
@@ -147,6 +170,16 @@ result<void> write_file_atomic(const fs::path& path, const std::string& text) {
     return make_error_code(errc::backend_failed);
   }
   return {};
+}
+
+/// One info line per finished operation: `qemu: op <op> <snapshot> vm <vm> (<type>):
+/// total_us=N pause_us=N steps=name=us,...` (bench/snapshots/snapbench.py parses it).
+void log_op(const char* op, const std::string& sid, const std::string& vm, snapshot_type type,
+            const op_timing& t, const step_clock& steps) {
+  log_info("qemu: op " + std::string(op) + " " + sid + " vm " + vm + " (" +
+           (type == snapshot_type::full ? "full" : "disk") + "): total_us=" +
+           std::to_string(t.total.count()) + " pause_us=" + std::to_string(t.guest_pause.count()) +
+           " steps=" + steps.text());
 }
 
 void report(const op_control& ctl, unsigned& last, unsigned percent) {
@@ -854,6 +887,13 @@ result<void> qemu_hypervisor::attach(vm_rt& vm, std::chrono::milliseconds timeou
     json::array caps{obj({{"capability", "events"}, {"state", true}})};
     json::object cargs = obj({{"capabilities", caps}});
     (void)co_await qmp(vm.qmp, "migrate-set-capabilities", std::move(cargs));
+    // Full snapshots and saves migrate into a pipe to a local file, never over a network the
+    // guests share: QEMU 7.2's default cap of 128 MiB/s (MAX_THROTTLE) only made a 1 GiB
+    // guest's live RAM copy take seconds (1.2 s for 150 MiB of non-zero pages, measured in
+    // bench/snapshots) where snapshot-save writes the same RAM uncapped. 1 TiB/s is
+    // "unlimited" (QEMU refuses values above SIZE_MAX).
+    json::object pargs = obj({{"max-bandwidth", std::int64_t{1} << 40}});
+    (void)co_await qmp(vm.qmp, "migrate-set-parameters", std::move(pargs));
     auto kvm = co_await qmp(vm.qmp, "query-kvm");
     if (kvm) {
       vm.accel_used = kvm->as_object().at("enabled").as_bool() ? accel::kvm : accel::tcg;
@@ -994,10 +1034,14 @@ result<vm_status> qemu_hypervisor::get_status(const std::string& id) {
   return s;
 }
 
-result<void> qemu_hypervisor::restore_memory(vm_rt& vm, const std::string& file, bool resume) {
+result<void> qemu_hypervisor::restore_memory(vm_rt& vm, const std::string& file, bool resume,
+                                             step_clock* steps) {
   VSNAPD_TRY_VOID(launch(vm, true, file));
+  if (steps != nullptr) {
+    steps->mark("launch");
+  }
   std::string uri = "exec:cat " + shell_quote(file);
-  auto r = vm.run<int>([&vm, uri, resume]() -> asio::awaitable<result<int>> {
+  auto r = vm.run<int>([&vm, uri, resume, steps]() -> asio::awaitable<result<int>> {
     auto w = vm.qmp->watch(is_migration);
     json::object args861 = obj({{"uri", uri}});  // named: GCC 12 co_await temporaries
     auto m = co_await qmp(vm.qmp, "migrate-incoming", std::move(args861));
@@ -1008,6 +1052,9 @@ result<void> qemu_hypervisor::restore_memory(vm_rt& vm, const std::string& file,
     auto st = co_await wait_migration(vm.qmp, w, want873, nullptr, nullptr, 10min);
     if (!st) {
       co_return st.error();
+    }
+    if (steps != nullptr) {
+      steps->mark("incoming");
     }
     if (resume) {
       auto c = co_await cont_after_migration(vm.qmp, 10s);
@@ -1134,12 +1181,15 @@ result<snapshot_info> qemu_hypervisor::create_snapshot(const std::string& id,
                                                        const op_control& ctl,
                                                        op_timing* timing) {
   auto t_start = clock_type::now();
+  step_clock steps;
   auto vm = VSNAPD_TRY(find(id));
   std::lock_guard lock(vm->op);
+  steps.mark("lock");
   if (ctl.stop.stop_requested()) {
     return make_error_code(errc::cancelled);
   }
   auto st = VSNAPD_TRY(live_state(*vm));
+  steps.mark("state");
   bool live = st == vm_state::running || st == vm_state::paused;
   if (req.type == snapshot_type::full && !live) {
     return make_error_code(errc::invalid_state);
@@ -1182,6 +1232,7 @@ result<snapshot_info> qemu_hypervisor::create_snapshot(const std::string& id,
                        {"memory", snap.memory_file ? json::value(*snap.memory_file) : nullptr},
                        {"was_running", st == vm_state::running}};
   auto op = VSNAPD_TRY(store_->journal_begin(id, "create", json::serialize(payload)));
+  steps.mark("journal");
   auto cleanup = [&] {
     std::error_code ec;
     for (auto& o : overlays) {
@@ -1202,6 +1253,7 @@ result<snapshot_info> qemu_hypervisor::create_snapshot(const std::string& id,
       return make_error_code(errc::backend_failed);
     }
   }
+  steps.mark("overlays");
   if (crash_here(1)) {
     return make_error_code(errc::backend_failed);
   }
@@ -1235,6 +1287,7 @@ result<snapshot_info> qemu_hypervisor::create_snapshot(const std::string& id,
           co_return a.error();
         }
       }
+      steps.mark("blockdev_add");
       auto drop_nodes = [&]() -> asio::awaitable<void> {
         for (auto& n : new_nodes) {
           json::object args1083 = obj({{"node-name", n}});  // named: GCC 12 co_await temporaries
@@ -1296,6 +1349,7 @@ result<snapshot_info> qemu_hypervisor::create_snapshot(const std::string& id,
           co_await thaw();
           co_return pre.error();
         }
+        steps.mark("migrate_live");
         // Test hook: die with the guest paused in pre-switchover (SIGKILL mode only; step 3).
         if (crash_kill_ && crash_step_ == 3) {
           (void)crash_here(3);
@@ -1310,6 +1364,7 @@ result<snapshot_info> qemu_hypervisor::create_snapshot(const std::string& id,
       json::object args1131 = obj({{"actions", actions}});  // named: GCC 12 co_await temporaries
       auto tx = co_await qmp(c, "transaction", std::move(args1131));
       auto t1 = clock_type::now();
+      steps.mark("transaction");
       if (!full) {
         co_await thaw();
       }
@@ -1340,6 +1395,7 @@ result<snapshot_info> qemu_hypervisor::create_snapshot(const std::string& id,
       if (!done) {
         co_return done.error();
       }
+      steps.mark("migrate_final");
       if (was_running) {
         auto go = co_await cont_after_migration(c, 10s);
         if (!go) {
@@ -1358,6 +1414,7 @@ result<snapshot_info> qemu_hypervisor::create_snapshot(const std::string& id,
         if (stop_ts != 0 && resume_ts >= stop_ts) {
           pause = std::chrono::microseconds(resume_ts - stop_ts);
         }
+        steps.mark("cont");
       }
       co_await thaw();
       co_return level;
@@ -1388,11 +1445,15 @@ result<snapshot_info> qemu_hypervisor::create_snapshot(const std::string& id,
   if (!committed) {
     return committed.error();
   }
+  steps.mark("commit");
   snap.disk_images = olds;
   report(ctl, last, 100);
+  op_timing t;
+  t.total = std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - t_start);
+  t.guest_pause = pause;
+  log_op("create", snap.id, id, req.type, t, steps);
   if (timing != nullptr) {
-    timing->total = std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - t_start);
-    timing->guest_pause = pause;
+    *timing = t;
   }
   return snap;
 }
@@ -1400,12 +1461,14 @@ result<snapshot_info> qemu_hypervisor::create_snapshot(const std::string& id,
 result<void> qemu_hypervisor::apply_snapshot(const std::string& id, const std::string& sid,
                                              const op_control& ctl, op_timing* timing) {
   auto t_start = clock_type::now();
+  step_clock steps;
   auto vm = VSNAPD_TRY(find(id));
   std::lock_guard lock(vm->op);
   auto snap = VSNAPD_TRY(store_->snapshot(id, sid));
   if (!snap) {
     return make_error_code(errc::no_such_snapshot);
   }
+  steps.mark("lock");
   unsigned last = 0;
   report(ctl, last, 0);
   auto st = VSNAPD_TRY(live_state(*vm));
@@ -1414,6 +1477,7 @@ result<void> qemu_hypervisor::apply_snapshot(const std::string& id, const std::s
   }
   std::error_code ec;
   fs::remove(vm->file("saved.state"), ec);  // the saved state belongs to the discarded present
+  steps.mark("stop");
   report(ctl, last, 10);
   auto olds = VSNAPD_TRY(store_->active_images(id));
   std::vector<std::string> overlays;
@@ -1424,6 +1488,7 @@ result<void> qemu_hypervisor::apply_snapshot(const std::string& id, const std::s
                        {"overlays", json::value_from(overlays)},
                        {"olds", json::value_from(olds)}};
   auto op = VSNAPD_TRY(store_->journal_begin(id, "apply", json::serialize(payload)));
+  steps.mark("journal");
   for (std::size_t i = 0; i < overlays.size(); ++i) {
     storage::overlay_options oo;
     oo.backing_format = "qcow2";
@@ -1456,13 +1521,18 @@ result<void> qemu_hypervisor::apply_snapshot(const std::string& id, const std::s
     fs::remove(o, ec);
   }
   VSNAPD_HV_TRY_TX(store_->transaction([&] { return store_->journal_end(op); }));
+  steps.mark("disks");
   report(ctl, last, 50);
   if (snap->type == snapshot_type::full && snap->memory_file) {
-    VSNAPD_TRY_VOID(restore_memory(*vm, *snap->memory_file, snap->taken_in == vm_state::running));
+    VSNAPD_TRY_VOID(restore_memory(*vm, *snap->memory_file, snap->taken_in == vm_state::running,
+                                   &steps));
   }
   report(ctl, last, 100);
+  op_timing t;
+  t.total = std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - t_start);
+  log_op("apply", sid, id, snap->type, t, steps);
   if (timing != nullptr) {
-    timing->total = std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - t_start);
+    *timing = t;
   }
   return {};
 }
@@ -1560,12 +1630,14 @@ result<void> qemu_hypervisor::gc_image(vm_rt& vm, const std::string& path, const
 result<void> qemu_hypervisor::destroy_snapshot(const std::string& id, const std::string& sid,
                                                const op_control& ctl, op_timing* timing) {
   auto t_start = clock_type::now();
+  step_clock steps;
   auto vm = VSNAPD_TRY(find(id));
   std::lock_guard lock(vm->op);
   auto snap = VSNAPD_TRY(store_->snapshot(id, sid));
   if (!snap) {
     return make_error_code(errc::no_such_snapshot);
   }
+  steps.mark("lock");
   json::object payload{{"snapshot", sid}, {"images", json::value_from(snap->disk_images)}};
   std::int64_t op = 0;
   VSNAPD_HV_TRY_TX(store_->transaction([&]() -> result<void> {
@@ -1581,18 +1653,24 @@ result<void> qemu_hypervisor::destroy_snapshot(const std::string& id, const std:
     std::error_code ec;
     fs::remove(*snap->memory_file, ec);
   }
+  steps.mark("journal");
   if (crash_here(1)) {
     return make_error_code(errc::backend_failed);
   }
   for (const auto& img : snap->disk_images) {
     VSNAPD_TRY_VOID(gc_image(*vm, img, ctl));
   }
+  steps.mark("merge");
   VSNAPD_HV_TRY_TX(store_->transaction([&] { return store_->journal_end(op); }));
+  steps.mark("commit");
   if (ctl.progress) {
     ctl.progress(100);
   }
+  op_timing t;
+  t.total = std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - t_start);
+  log_op("destroy", sid, id, snap->type, t, steps);
   if (timing != nullptr) {
-    timing->total = std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - t_start);
+    *timing = t;
   }
   return {};
 }

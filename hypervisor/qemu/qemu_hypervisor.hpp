@@ -26,6 +26,7 @@
 namespace vsnapd::hv::qemu {
 
 class snapshot_store;
+class step_clock;
 
 /// Settings of the backend.
 struct qemu_options {
@@ -122,7 +123,8 @@ class qemu_hypervisor final : public hypervisor {
   [[nodiscard]] result<void> stop_process(vm_rt& vm, bool graceful,
                                           std::chrono::milliseconds timeout);
   [[nodiscard]] result<vm_state> live_state(vm_rt& vm);
-  [[nodiscard]] result<void> restore_memory(vm_rt& vm, const std::string& file, bool resume);
+  [[nodiscard]] result<void> restore_memory(vm_rt& vm, const std::string& file, bool resume,
+                                           step_clock* steps = nullptr);
   [[nodiscard]] result<void> gc_image(vm_rt& vm, const std::string& path, const op_control& ctl);
   [[nodiscard]] bool crash_here(int step);
 
