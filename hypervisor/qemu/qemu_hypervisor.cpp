@@ -52,6 +52,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value_from.hpp>
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -167,6 +168,20 @@ result<void> write_file_atomic(const fs::path& path, const std::string& text) {
   std::error_code ec;
   fs::rename(tmp, path, ec);
   if (ec) {
+    return make_error_code(errc::backend_failed);
+  }
+  return {};
+}
+
+/// fsync of a file or directory by path.
+result<void> fsync_path(const fs::path& p) {
+  int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return make_error_code(errc::backend_failed);
+  }
+  int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) {
     return make_error_code(errc::backend_failed);
   }
   return {};
@@ -1425,6 +1440,22 @@ result<snapshot_info> qemu_hypervisor::create_snapshot(const std::string& id,
       return r.error();
     }
     snap.level = *r;
+    if (snap.memory_file) {
+      // QEMU's own snapshot-save flushes the image holding the VM state before it records the
+      // snapshot; ours is as durable: the state reaches the disk before the snapshot is
+      // committed as created. The guest already runs again, so this costs no pause.
+      auto synced = fsync_path(*snap.memory_file);
+      if (synced) {
+        synced = fsync_path(vm->dir);
+      }
+      steps.mark("fsync_memory");
+      if (!synced) {
+        // The VM already writes to the overlays: as when the commit below fails, the open
+        // journal entry lets recovery finish or roll back the operation.
+        log_warn("qemu: fsync of " + *snap.memory_file + " failed");
+        return make_error_code(errc::backend_failed);
+      }
+    }
   }
   if (crash_here(2)) {
     return make_error_code(errc::backend_failed);
@@ -1649,9 +1680,16 @@ result<void> qemu_hypervisor::destroy_snapshot(const std::string& id, const std:
     }
     return store_->remove_snapshot(sid);
   }));
+  // Unlinking the memory file is slow where the file system trims freed extents at once (ext4
+  // mounted with discard: 70-130 ms for a 1 GiB guest's state, 1.5 s for 300 MiB that had
+  // reached the disk), and the merges below never read it: both run at once, and the
+  // operation ends (journal_end) only after both.
+  std::future<void> unlink_memory;
   if (snap->memory_file) {
-    std::error_code ec;
-    fs::remove(*snap->memory_file, ec);
+    unlink_memory = std::async(std::launch::async, [file = *snap->memory_file] {
+      std::error_code ec;
+      fs::remove(file, ec);
+    });
   }
   steps.mark("journal");
   if (crash_here(1)) {
@@ -1659,6 +1697,9 @@ result<void> qemu_hypervisor::destroy_snapshot(const std::string& id, const std:
   }
   for (const auto& img : snap->disk_images) {
     VSNAPD_TRY_VOID(gc_image(*vm, img, ctl));
+  }
+  if (unlink_memory.valid()) {
+    unlink_memory.get();
   }
   steps.mark("merge");
   VSNAPD_HV_TRY_TX(store_->transaction([&] { return store_->journal_end(op); }));
