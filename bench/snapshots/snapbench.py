@@ -263,12 +263,18 @@ class BaselineVm:
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
                                      stdout=open(os.path.join(self.dir, "qemu.log"), "wb"),
                                      stderr=subprocess.STDOUT)
-        self.qmp = Qmp(qmp)
-        self.console = gc.GuestConsole.connect(cons, alive=lambda: self.proc.poll() is None)
-        self.console.wait_ready(120)
+        try:
+            self.qmp = Qmp(qmp)
+            self.console = gc.GuestConsole.connect(cons, alive=lambda: self.proc.poll() is None)
+            self.console.wait_ready(120)
+        except BaseException:
+            self.proc.kill()
+            self.proc.wait()
+            raise
 
     def stop(self):
         if self.proc.poll() is None:
+            self.qmp.s.settimeout(10)
             try:
                 self.qmp.cmd("quit")
             except (RuntimeError, OSError):
@@ -434,6 +440,9 @@ def main():
     ap.add_argument("--fill-mib", type=int, default=600)
     ap.add_argument("--poll-ms", type=float, default=2.0)
     a = ap.parse_args()
+    # run.sh forwards INT/TERM: unwind through the finally blocks that stop the daemon, its VMs
+    # and the baseline QEMU.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     os.environ["VSNAPD_BIN"] = a.vsnapd
     guest = gc.ensure_guest()
     state = os.path.join(a.work, "state")
