@@ -302,12 +302,14 @@ def guest_console(state_dir, vm):
 
 
 def fill_memory(con, mib):
-    """Makes `mib` MiB of the guest's RAM hold non-zero data: a file in the RAM-backed root
-    file system (the initramfs) written from /dev/urandom. Zero pages cost neither migration
+    """Makes `mib` MiB of the guest's RAM hold non-zero data: a file in a ramfs written from
+    /dev/urandom. Zero pages cost neither migration
     nor snapshot-save anything, so an idle guest would measure nothing."""
     t0 = time.monotonic()
-    con.run("dd if=/dev/urandom of=/fill bs=1M count=%d 2>/dev/null" % mib, timeout=600)
-    size = int(con.run("wc -c < /fill", timeout=120).strip())
+    # ramfs, not the initramfs root: that is a tmpfs capped at half the RAM.
+    con.run("mkdir -p /ram && (mountpoint -q /ram || mount -t ramfs ramfs /ram)")
+    con.run("dd if=/dev/urandom of=/ram/fill bs=1M count=%d 2>/dev/null" % mib, timeout=600)
+    size = int(con.run("wc -c < /ram/fill", timeout=120).strip())
     if size != mib << 20:
         raise RuntimeError("the guest wrote %d bytes of %d MiB (RAM too small?)" % (size, mib))
     log("guest filled %d MiB in %.1f s" % (mib, time.monotonic() - t0))
