@@ -131,7 +131,8 @@ class qemu_hypervisor final : public hypervisor {
   [[nodiscard]] result<vm_state> live_state(vm_rt& vm);
   [[nodiscard]] result<void> restore_memory(vm_rt& vm, const std::string& file, bool resume,
                                            step_clock* steps = nullptr);
-  [[nodiscard]] result<void> gc_image(vm_rt& vm, const std::string& path, const op_control& ctl);
+  [[nodiscard]] result<void> gc_image(vm_rt& vm, const std::string& path, const op_control& ctl,
+                                      step_clock* steps = nullptr);
   [[nodiscard]] bool crash_here(int step);
   /// Moves a file no snapshot needs any more aside (`reap-<name>` in the VM's directory) and
   /// unlinks it on a background thread; the destructor waits for those threads.
