@@ -19,6 +19,8 @@
 # lines for machines), echoed to stdout. Raw wrk outputs go beside it.
 # Exit status: 0 when the run completed (targets may be PASS or MISS),
 # non-zero when something broke (daemon crash, request errors, setup failure).
+# The other benchmarks (bench/README.md): bench/storage, bench/cimom, bench/mof, bench/wsman,
+# bench/cimxml, and bench/snapshots (snapshots of real QEMU VMs through WS-Man).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

@@ -52,6 +52,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value_from.hpp>
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -79,6 +80,29 @@ namespace vsnapd::hv::qemu {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
+
+/// Per-step wall time of one operation, logged with its op_timing: where the time goes is what
+/// the snapshot benchmark (bench/snapshots) reads, without a profiler attached to the daemon.
+class step_clock {
+ public:
+  step_clock() : last_(clock_type::now()) {}
+  /// Closes the step that ran since the previous mark (or the start) under `name`.
+  void mark(const char* name) {
+    auto now = clock_type::now();
+    if (!steps_.empty()) {
+      steps_ += ',';
+    }
+    steps_ += name;
+    steps_ += '=';
+    steps_ += std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(now - last_).count());
+    last_ = now;
+  }
+  [[nodiscard]] const std::string& text() const { return steps_; }
+
+ private:
+  clock_type::time_point last_;
+  std::string steps_;
+};
 
 namespace {
 
@@ -147,6 +171,31 @@ result<void> write_file_atomic(const fs::path& path, const std::string& text) {
     return make_error_code(errc::backend_failed);
   }
   return {};
+}
+
+/// fsync of a file or directory by path; `data_only`: fdatasync (the data and the size, not
+/// the time stamps, whose journal commit alone cost ~3 ms per call here).
+result<void> fsync_path(const fs::path& p, bool data_only = false) {
+  int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return make_error_code(errc::backend_failed);
+  }
+  int rc = data_only ? ::fdatasync(fd) : ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) {
+    return make_error_code(errc::backend_failed);
+  }
+  return {};
+}
+
+/// One info line per finished operation: `qemu: op <op> <snapshot> vm <vm> (<type>):
+/// total_us=N pause_us=N steps=name=us,...` (bench/snapshots/snapbench.py parses it).
+void log_op(const char* op, const std::string& sid, const std::string& vm, snapshot_type type,
+            const op_timing& t, const step_clock& steps) {
+  log_info("qemu: op " + std::string(op) + " " + sid + " vm " + vm + " (" +
+           (type == snapshot_type::full ? "full" : "disk") + "): total_us=" +
+           std::to_string(t.total.count()) + " pause_us=" + std::to_string(t.guest_pause.count()) +
+           " steps=" + steps.text());
 }
 
 void report(const op_control& ctl, unsigned& last, unsigned percent) {
@@ -520,6 +569,15 @@ result<std::unique_ptr<qemu_hypervisor>> qemu_hypervisor::open(const qemu_option
       VSNAPD_TRY_VOID(h->load_vm(entry.path().string()));
     }
   }
+  // Files a destroy moved aside but a crash kept from going.
+  for (auto& [id, vm] : h->vms_) {
+    std::error_code dir_ec;
+    for (const auto& f : fs::directory_iterator(vm->dir, dir_ec)) {
+      if (f.path().filename().string().starts_with(reap_prefix)) {
+        h->reap_later(*vm, f.path().string());
+      }
+    }
+  }
   // Re-attach first: recovery asks a running QEMU which images it uses.
   for (auto& [id, vm] : h->vms_) {
     auto pid = read_pid_file(vm->file("qemu.pid").string());
@@ -535,6 +593,28 @@ result<std::unique_ptr<qemu_hypervisor>> qemu_hypervisor::open(const qemu_option
   }
   VSNAPD_TRY_VOID(h->recover());
   return h;
+}
+
+void qemu_hypervisor::reap_later(vm_rt& vm, const std::string& path) {
+  std::error_code ec;
+  fs::path aside = fs::path(path).filename().string().starts_with(reap_prefix)
+                       ? fs::path(path)
+                       : vm.file(std::string(reap_prefix) + fs::path(path).filename().string());
+  if (aside != fs::path(path)) {
+    fs::rename(path, aside, ec);
+    if (ec) {
+      fs::remove(path, ec);  // could not move it aside: unlink it now
+      return;
+    }
+  }
+  std::lock_guard lock(reap_mu_);
+  std::erase_if(reaping_, [](std::future<void>& f) {
+    return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+  });
+  reaping_.push_back(std::async(std::launch::async, [aside] {
+    std::error_code e;
+    fs::remove(aside, e);
+  }));
 }
 
 result<void> qemu_hypervisor::load_vm(const std::string& dir) {
@@ -865,6 +945,16 @@ result<void> qemu_hypervisor::attach(vm_rt& vm, std::chrono::milliseconds timeou
     json::array caps{obj({{"capability", "events"}, {"state", true}})};
     json::object cargs = obj({{"capabilities", caps}});
     (void)co_await qmp(vm.qmp, "migrate-set-capabilities", std::move(cargs));
+    // Full snapshots and saves migrate into a pipe to a local file, never over a network the
+    // guests share: QEMU 7.2's default cap of 128 MiB/s (MAX_THROTTLE) only made a 1 GiB
+    // guest's live RAM copy take seconds (1.2 s for 150 MiB of non-zero pages, measured in
+    // bench/snapshots) where snapshot-save writes the same RAM uncapped. 1 TiB/s is
+    // "unlimited" (QEMU refuses values above SIZE_MAX).
+    // downtime-limit 50 ms instead of 300: the switchover happens when the rest fits into that
+    // time at the measured rate; at local-file speed (~1 GB/s) 300 ms let the final pass,
+    // with the guest stopped, carry 100+ MB (a 161 ms pause measured).
+    json::object pargs = obj({{"max-bandwidth", std::int64_t{1} << 40}, {"downtime-limit", 50}});
+    (void)co_await qmp(vm.qmp, "migrate-set-parameters", std::move(pargs));
     auto kvm = co_await qmp(vm.qmp, "query-kvm");
     if (kvm) {
       vm.accel_used = kvm->as_object().at("enabled").as_bool() ? accel::kvm : accel::tcg;
@@ -875,7 +965,8 @@ result<void> qemu_hypervisor::attach(vm_rt& vm, std::chrono::milliseconds timeou
              : result<void>(make_error_code(errc::backend_unavailable));
 }
 
-result<void> qemu_hypervisor::launch(vm_rt& vm, bool paused, const std::string& incoming) {
+result<void> qemu_hypervisor::launch(vm_rt& vm, bool paused, const std::string& incoming,
+                                     int inherit_fd) {
   auto actives = VSNAPD_TRY(store_->active_images(vm.cfg.uuid));
   if (actives.size() != vm.cfg.disks.size()) {
     return make_error_code(errc::backend_failed);
@@ -927,7 +1018,11 @@ result<void> qemu_hypervisor::launch(vm_rt& vm, bool paused, const std::string& 
   }
   std::error_code ec;
   fs::remove(vm.file("qemu.pid"), ec);
-  auto pid = spawn_detached(argv, {fd}, vm.file("qemu.log").string());
+  std::vector<int> keep{fd};
+  if (inherit_fd >= 0) {
+    keep.push_back(inherit_fd);
+  }
+  auto pid = spawn_detached(argv, keep, vm.file("qemu.log").string());
   ::close(fd);
   if (!pid) {
     return pid.error();
@@ -1005,10 +1100,25 @@ result<vm_status> qemu_hypervisor::get_status(const std::string& id) {
   return s;
 }
 
-result<void> qemu_hypervisor::restore_memory(vm_rt& vm, const std::string& file, bool resume) {
-  VSNAPD_TRY_VOID(launch(vm, true, file));
-  std::string uri = "exec:cat " + shell_quote(file);
-  auto r = vm.run<int>([&vm, uri, resume]() -> asio::awaitable<result<int>> {
+result<void> qemu_hypervisor::restore_memory(vm_rt& vm, const std::string& file, bool resume,
+                                             step_clock* steps) {
+  // QEMU reads the state straight from the file, through a descriptor it inherits: the
+  // `exec:cat FILE` pipe this replaced cost a context switch between cat and QEMU per 64 KiB
+  // and made apply of a 1 GiB guest with 600 MiB in use slower than snapshot-load (1.3-1.6 s
+  // against 0.6-1.2 s in bench/snapshots).
+  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    log_warn("qemu: cannot open " + file);
+    return make_error_code(errc::backend_failed);
+  }
+  auto launched = launch(vm, true, file, fd);
+  ::close(fd);  // QEMU holds its own copy
+  VSNAPD_TRY_VOID(launched);
+  if (steps != nullptr) {
+    steps->mark("launch");
+  }
+  std::string uri = "fd:" + std::to_string(fd);
+  auto r = vm.run<int>([&vm, uri, resume, steps]() -> asio::awaitable<result<int>> {
     auto w = vm.qmp->watch(is_migration);
     json::object args861 = obj({{"uri", uri}});  // named: GCC 12 co_await temporaries
     auto m = co_await qmp(vm.qmp, "migrate-incoming", std::move(args861));
@@ -1019,6 +1129,9 @@ result<void> qemu_hypervisor::restore_memory(vm_rt& vm, const std::string& file,
     auto st = co_await wait_migration(vm.qmp, w, want873, nullptr, nullptr, 10min);
     if (!st) {
       co_return st.error();
+    }
+    if (steps != nullptr) {
+      steps->mark("incoming");
     }
     if (resume) {
       auto c = co_await cont_after_migration(vm.qmp, 10s);
@@ -1170,12 +1283,15 @@ result<snapshot_info> qemu_hypervisor::create_snapshot(const std::string& id,
                                                        const op_control& ctl,
                                                        op_timing* timing) {
   auto t_start = clock_type::now();
+  step_clock steps;
   auto vm = VSNAPD_TRY(find(id));
   std::lock_guard lock(vm->op);
+  steps.mark("lock");
   if (ctl.stop.stop_requested()) {
     return make_error_code(errc::cancelled);
   }
   auto st = VSNAPD_TRY(live_state(*vm));
+  steps.mark("state");
   bool live = st == vm_state::running || st == vm_state::paused;
   if (req.type == snapshot_type::full && !live) {
     return make_error_code(errc::invalid_state);
@@ -1218,6 +1334,7 @@ result<snapshot_info> qemu_hypervisor::create_snapshot(const std::string& id,
                        {"memory", snap.memory_file ? json::value(*snap.memory_file) : nullptr},
                        {"was_running", st == vm_state::running}};
   auto op = VSNAPD_TRY(store_->journal_begin(id, "create", json::serialize(payload)));
+  steps.mark("journal");
   auto cleanup = [&] {
     std::error_code ec;
     for (auto& o : overlays) {
@@ -1237,6 +1354,18 @@ result<snapshot_info> qemu_hypervisor::create_snapshot(const std::string& id,
       cleanup();
       return make_error_code(errc::backend_failed);
     }
+  }
+  steps.mark("overlays");
+  if (live) {
+    // The transaction flushes each old top while the disks' I/O is drained: whatever the guest
+    // wrote into the host page cache since its last flush reaches the disk inside that window.
+    // Flushing the same files from here first (fsync acts on the file, whoever opened it)
+    // leaves the drained flush only what is written in between. Best effort: the transaction
+    // flushes anyway.
+    for (const auto& o : olds) {
+      (void)fsync_path(o, true);
+    }
+    steps.mark("preflush");
   }
   if (crash_here(1)) {
     return make_error_code(errc::backend_failed);
@@ -1271,6 +1400,7 @@ result<snapshot_info> qemu_hypervisor::create_snapshot(const std::string& id,
           co_return a.error();
         }
       }
+      steps.mark("blockdev_add");
       auto drop_nodes = [&]() -> asio::awaitable<void> {
         for (auto& n : new_nodes) {
           json::object args1083 = obj({{"node-name", n}});  // named: GCC 12 co_await temporaries
@@ -1332,6 +1462,7 @@ result<snapshot_info> qemu_hypervisor::create_snapshot(const std::string& id,
           co_await thaw();
           co_return pre.error();
         }
+        steps.mark("migrate_live");
         // Test hook: die with the guest paused in pre-switchover (SIGKILL mode only; step 3).
         if (crash_kill_ && crash_step_ == 3) {
           (void)crash_here(3);
@@ -1346,6 +1477,7 @@ result<snapshot_info> qemu_hypervisor::create_snapshot(const std::string& id,
       json::object args1131 = obj({{"actions", actions}});  // named: GCC 12 co_await temporaries
       auto tx = co_await qmp(c, "transaction", std::move(args1131));
       auto t1 = clock_type::now();
+      steps.mark("transaction");
       if (!full) {
         co_await thaw();
       }
@@ -1376,6 +1508,7 @@ result<snapshot_info> qemu_hypervisor::create_snapshot(const std::string& id,
       if (!done) {
         co_return done.error();
       }
+      steps.mark("migrate_final");
       if (was_running) {
         auto go = co_await cont_after_migration(c, 10s);
         if (!go) {
@@ -1394,6 +1527,7 @@ result<snapshot_info> qemu_hypervisor::create_snapshot(const std::string& id,
         if (stop_ts != 0 && resume_ts >= stop_ts) {
           pause = std::chrono::microseconds(resume_ts - stop_ts);
         }
+        steps.mark("cont");
       }
       co_await thaw();
       co_return level;
@@ -1404,6 +1538,22 @@ result<snapshot_info> qemu_hypervisor::create_snapshot(const std::string& id,
       return r.error();
     }
     snap.level = *r;
+    if (snap.memory_file) {
+      // QEMU's own snapshot-save flushes the image holding the VM state before it records the
+      // snapshot; ours is as durable: the state reaches the disk before the snapshot is
+      // committed as created. The guest already runs again, so this costs no pause.
+      auto synced = fsync_path(*snap.memory_file, true);
+      if (synced) {
+        synced = fsync_path(vm->dir);
+      }
+      steps.mark("fsync_memory");
+      if (!synced) {
+        // The VM already writes to the overlays: as when the commit below fails, the open
+        // journal entry lets recovery finish or roll back the operation.
+        log_warn("qemu: fsync of " + *snap.memory_file + " failed");
+        return make_error_code(errc::backend_failed);
+      }
+    }
   }
   if (crash_here(2)) {
     return make_error_code(errc::backend_failed);
@@ -1424,11 +1574,15 @@ result<snapshot_info> qemu_hypervisor::create_snapshot(const std::string& id,
   if (!committed) {
     return committed.error();
   }
+  steps.mark("commit");
   snap.disk_images = olds;
   report(ctl, last, 100);
+  op_timing t;
+  t.total = std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - t_start);
+  t.guest_pause = pause;
+  log_op("create", snap.id, id, req.type, t, steps);
   if (timing != nullptr) {
-    timing->total = std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - t_start);
-    timing->guest_pause = pause;
+    *timing = t;
   }
   return snap;
 }
@@ -1436,12 +1590,14 @@ result<snapshot_info> qemu_hypervisor::create_snapshot(const std::string& id,
 result<void> qemu_hypervisor::apply_snapshot(const std::string& id, const std::string& sid,
                                              const op_control& ctl, op_timing* timing) {
   auto t_start = clock_type::now();
+  step_clock steps;
   auto vm = VSNAPD_TRY(find(id));
   std::lock_guard lock(vm->op);
   auto snap = VSNAPD_TRY(store_->snapshot(id, sid));
   if (!snap) {
     return make_error_code(errc::no_such_snapshot);
   }
+  steps.mark("lock");
   unsigned last = 0;
   report(ctl, last, 0);
   auto st = VSNAPD_TRY(live_state(*vm));
@@ -1450,6 +1606,7 @@ result<void> qemu_hypervisor::apply_snapshot(const std::string& id, const std::s
   }
   std::error_code ec;
   fs::remove(vm->file("saved.state"), ec);  // the saved state belongs to the discarded present
+  steps.mark("stop");
   report(ctl, last, 10);
   auto olds = VSNAPD_TRY(store_->active_images(id));
   std::vector<std::string> overlays;
@@ -1460,6 +1617,7 @@ result<void> qemu_hypervisor::apply_snapshot(const std::string& id, const std::s
                        {"overlays", json::value_from(overlays)},
                        {"olds", json::value_from(olds)}};
   auto op = VSNAPD_TRY(store_->journal_begin(id, "apply", json::serialize(payload)));
+  steps.mark("journal");
   for (std::size_t i = 0; i < overlays.size(); ++i) {
     storage::overlay_options oo;
     oo.backing_format = "qcow2";
@@ -1492,18 +1650,29 @@ result<void> qemu_hypervisor::apply_snapshot(const std::string& id, const std::s
     fs::remove(o, ec);
   }
   VSNAPD_HV_TRY_TX(store_->transaction([&] { return store_->journal_end(op); }));
+  steps.mark("disks");
   report(ctl, last, 50);
   if (snap->type == snapshot_type::full && snap->memory_file) {
-    VSNAPD_TRY_VOID(restore_memory(*vm, *snap->memory_file, snap->taken_in == vm_state::running));
+    VSNAPD_TRY_VOID(restore_memory(*vm, *snap->memory_file, snap->taken_in == vm_state::running,
+                                   &steps));
   }
   report(ctl, last, 100);
+  op_timing t;
+  t.total = std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - t_start);
+  log_op("apply", sid, id, snap->type, t, steps);
   if (timing != nullptr) {
-    timing->total = std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - t_start);
+    *timing = t;
   }
   return {};
 }
 
-result<void> qemu_hypervisor::gc_image(vm_rt& vm, const std::string& path, const op_control& ctl) {
+result<void> qemu_hypervisor::gc_image(vm_rt& vm, const std::string& path, const op_control& ctl,
+                                       step_clock* steps) {
+  auto mark = [steps](const char* name) {
+    if (steps != nullptr) {
+      steps->mark(name);
+    }
+  };
   std::optional<std::string> cur = path;
   while (cur) {
     auto img = VSNAPD_TRY(store_->image(*cur));
@@ -1534,6 +1703,7 @@ result<void> qemu_hypervisor::gc_image(vm_rt& vm, const std::string& path, const
         return n.error();
       }
       open_nodes = std::move(*n);
+      mark("nodes");
     }
     unsigned last = 0;
     if (open_nodes.count(child.path) != 0) {
@@ -1560,6 +1730,7 @@ result<void> qemu_hypervisor::gc_image(vm_rt& vm, const std::string& path, const
       if (!r) {
         return r.error();
       }
+      mark("block_stream");
     } else {
       storage::stream_options so;
       if (img->backing) {
@@ -1587,7 +1758,9 @@ result<void> qemu_hypervisor::gc_image(vm_rt& vm, const std::string& path, const
       VSNAPD_TRY_VOID(store_->put_image(c));
       return store_->remove_image(*cur);
     }));
+    mark("record");
     fs::remove(*cur, ec);
+    mark("unlink");
     return {};
   }
   return {};
@@ -1596,12 +1769,14 @@ result<void> qemu_hypervisor::gc_image(vm_rt& vm, const std::string& path, const
 result<void> qemu_hypervisor::destroy_snapshot(const std::string& id, const std::string& sid,
                                                const op_control& ctl, op_timing* timing) {
   auto t_start = clock_type::now();
+  step_clock steps;
   auto vm = VSNAPD_TRY(find(id));
   std::lock_guard lock(vm->op);
   auto snap = VSNAPD_TRY(store_->snapshot(id, sid));
   if (!snap) {
     return make_error_code(errc::no_such_snapshot);
   }
+  steps.mark("lock");
   json::object payload{{"snapshot", sid}, {"images", json::value_from(snap->disk_images)}};
   std::int64_t op = 0;
   VSNAPD_HV_TRY_TX(store_->transaction([&]() -> result<void> {
@@ -1614,21 +1789,30 @@ result<void> qemu_hypervisor::destroy_snapshot(const std::string& id, const std:
     return store_->remove_snapshot(sid);
   }));
   if (snap->memory_file) {
-    std::error_code ec;
-    fs::remove(*snap->memory_file, ec);
+    // Unlinking a large file is slow where the file system trims freed extents at once (ext4
+    // mounted with discard here: 3.5-3.9 s for a 1 GiB guest's state with 600 MiB in use,
+    // five times snapshot-delete). The snapshot is gone once the transaction above committed;
+    // its file is renamed aside (atomic, instant) and unlinked in the background.
+    reap_later(*vm, *snap->memory_file);
   }
+  steps.mark("journal");
   if (crash_here(1)) {
     return make_error_code(errc::backend_failed);
   }
   for (const auto& img : snap->disk_images) {
-    VSNAPD_TRY_VOID(gc_image(*vm, img, ctl));
+    VSNAPD_TRY_VOID(gc_image(*vm, img, ctl, &steps));
   }
+  steps.mark("merge");
   VSNAPD_HV_TRY_TX(store_->transaction([&] { return store_->journal_end(op); }));
+  steps.mark("commit");
   if (ctl.progress) {
     ctl.progress(100);
   }
+  op_timing t;
+  t.total = std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - t_start);
+  log_op("destroy", sid, id, snap->type, t, steps);
   if (timing != nullptr) {
-    timing->total = std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - t_start);
+    *timing = t;
   }
   return {};
 }

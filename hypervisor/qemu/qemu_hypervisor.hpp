@@ -16,16 +16,20 @@
 #include "hypervisor/hypervisor.hpp"
 
 #include <chrono>
+#include <future>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace vsnapd::hv::qemu {
 
 class snapshot_store;
+class step_clock;
 
 /// Settings of the backend.
 struct qemu_options {
@@ -123,14 +127,23 @@ class qemu_hypervisor final : public hypervisor {
   [[nodiscard]] result<void> load_vm(const std::string& dir);
   [[nodiscard]] result<void> recover();
   [[nodiscard]] accel resolve_accel(accel a);
-  [[nodiscard]] result<void> launch(vm_rt& vm, bool paused, const std::string& incoming);
+  /// `incoming` non-empty: start with `-incoming defer`; `inherit_fd` (>= 0) is passed to QEMU
+  /// under the same number (the migration stream for `migrate-incoming fd:N`).
+  [[nodiscard]] result<void> launch(vm_rt& vm, bool paused, const std::string& incoming,
+                                    int inherit_fd = -1);
   [[nodiscard]] result<void> attach(vm_rt& vm, std::chrono::milliseconds timeout);
   [[nodiscard]] result<void> stop_process(vm_rt& vm, bool graceful,
                                           std::chrono::milliseconds timeout);
   [[nodiscard]] result<vm_state> live_state(vm_rt& vm);
-  [[nodiscard]] result<void> restore_memory(vm_rt& vm, const std::string& file, bool resume);
-  [[nodiscard]] result<void> gc_image(vm_rt& vm, const std::string& path, const op_control& ctl);
+  [[nodiscard]] result<void> restore_memory(vm_rt& vm, const std::string& file, bool resume,
+                                           step_clock* steps = nullptr);
+  [[nodiscard]] result<void> gc_image(vm_rt& vm, const std::string& path, const op_control& ctl,
+                                      step_clock* steps = nullptr);
   [[nodiscard]] bool crash_here(int step);
+  /// Moves a file no snapshot needs any more aside (`reap-<name>` in the VM's directory) and
+  /// unlinks it on a background thread; the destructor waits for those threads.
+  void reap_later(vm_rt& vm, const std::string& path);
+  static constexpr std::string_view reap_prefix = "reap-";
 
   qemu_options opts_;
   std::unique_ptr<io> io_;
@@ -142,6 +155,8 @@ class qemu_hypervisor final : public hypervisor {
   bool first_open_ = false;
   int crash_step_ = 0;
   bool crash_kill_ = false;
+  std::mutex reap_mu_;                       // reaping_
+  std::vector<std::future<void>> reaping_;   // last member: destroyed (joined) first
 };
 
 }  // namespace vsnapd::hv::qemu
