@@ -19,3 +19,10 @@ elseif(VSNAPD_SANITIZE STREQUAL "thread")
 elseif(NOT VSNAPD_SANITIZE STREQUAL "")
   message(FATAL_ERROR "VSNAPD_SANITIZE must be empty, 'address' or 'thread', not '${VSNAPD_SANITIZE}'")
 endif()
+
+# Sanitizer builds (scripts/test.sh builds them as RelWithDebInfo): -O1 is what the sanitizers
+# are designed for, and -g1 line tables still give every report frame its file:line (inlined
+# frames included). Against RelWithDebInfo's -O2 -g this halves their compile time.
+if(NOT VSNAPD_SANITIZE STREQUAL "")
+  set(CMAKE_CXX_FLAGS_RELWITHDEBINFO "-O1 -g1 -DNDEBUG")
+endif()
