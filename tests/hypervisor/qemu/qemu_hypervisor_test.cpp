@@ -359,6 +359,21 @@ TEST_CASE("qemu_hypervisor: definitions from conf files, the demo VM and bad ref
     REQUIRE(again);
     CHECK(!*again);
   }
+  SECTION("demo boots the test guest's ELF kernel when it was built") {
+    const auto guest = dir.path / "guest";
+    std::filesystem::create_directories(guest);
+    for (const char* f : {"vmlinux", "vmlinuz", "initrd.img"}) {
+      std::ofstream(guest / f) << "x";
+    }
+    auto demo = h.define_demo_if_empty(guest.string());
+    REQUIRE(demo);
+    REQUIRE(*demo);
+    auto cfg = h.get_config(**demo);
+    REQUIRE(cfg);
+    CHECK(cfg->kernel == (guest / "vmlinux").string());
+    CHECK(cfg->initrd == (guest / "initrd.img").string());
+    CHECK(cfg->append.find("quiet") != std::string::npos);
+  }
   SECTION("conf/*.toml, loaded once") {
     std::filesystem::create_directories(dir.path / "conf");
     std::ofstream(dir.path / "conf" / "web.toml")
