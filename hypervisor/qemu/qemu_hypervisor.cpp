@@ -58,6 +58,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -179,9 +180,13 @@ struct qemu_hypervisor::io {
 
 struct qemu_hypervisor::vm_rt {
   explicit vm_rt(asio::io_context& ctx) : strand(asio::make_strand(ctx)) {}
-  vm_config cfg;
+  vm_config cfg;  // written under op and cfg_mu, read under either
+  mutable std::mutex cfg_mu;
   fs::path dir;
   std::mutex op;  // one mutating operation at a time
+  // The run state and process seen last, for status queries while an operation holds `op`.
+  std::atomic<vm_state> known_state{vm_state::stopped};
+  std::atomic<pid_t> known_pid{-1};
   asio::strand<asio::io_context::executor_type> strand;
   std::shared_ptr<qmp_client> qmp;  // used on `strand` only
   pid_t pid = -1;
@@ -610,7 +615,9 @@ result<std::vector<std::string>> qemu_hypervisor::list_systems() {
 
 result<vm_config> qemu_hypervisor::get_config(const std::string& id) {
   auto vm = VSNAPD_TRY(find(id));
-  std::lock_guard lock(vm->op);
+  // Not `op`: a snapshot or a merge holds it for seconds to minutes, and a client listing
+  // VMs meanwhile must not wait for it.
+  std::lock_guard lock(vm->cfg_mu);
   return vm->cfg;
 }
 
@@ -684,6 +691,7 @@ result<void> qemu_hypervisor::modify_system(const std::string& id, const vm_conf
   next.uuid = vm->cfg.uuid;
   next.disks = vm->cfg.disks;  // the chain owns the disks; their list is fixed
   VSNAPD_TRY_VOID(write_file_atomic(vm->dir / "vm.toml", render_vm_config(next)));
+  std::lock_guard cfg_lock(vm->cfg_mu);
   vm->cfg = next;
   return {};
 }
@@ -989,12 +997,24 @@ result<vm_state> qemu_hypervisor::live_state(vm_rt& vm) {
 
 result<vm_status> qemu_hypervisor::get_status(const std::string& id) {
   auto vm = VSNAPD_TRY(find(id));
-  std::lock_guard lock(vm->op);
   vm_status s;
-  s.state = VSNAPD_TRY(live_state(*vm));
-  if (vm->pid > 0) {
-    s.pid = vm->pid;
-    s.accelerator = vm->accel_used;
+  std::unique_lock lock(vm->op, std::try_to_lock);
+  if (lock.owns_lock()) {
+    s.state = VSNAPD_TRY(live_state(*vm));
+    if (vm->pid > 0) {
+      s.pid = vm->pid;
+      s.accelerator = vm->accel_used;
+    }
+    vm->known_state = s.state;
+    vm->known_pid = vm->pid;
+  } else {
+    // An operation runs (a full snapshot or a merge can take minutes): its process and QMP
+    // conversation are its own, and a status query must not wait for it. The state seen last
+    // is the answer; the next query after the operation asks QEMU again.
+    s.state = vm->known_state;
+    if (const pid_t pid = vm->known_pid; pid > 0) {
+      s.pid = pid;
+    }
   }
   s.current_snapshot = VSNAPD_TRY(store_->current(id));
   s.active_disks = VSNAPD_TRY(store_->active_images(id));
