@@ -349,6 +349,31 @@ bool is_job_end(const qmp_event& e, const std::string& id) {
 
 bool is_migration(const qmp_event& e) { return e.name == "MIGRATION"; }
 
+/// Waits until QEMU runs no block job. A merge the previous daemon started goes on in QEMU
+/// after that daemon died; a new job on the same nodes is refused ("in use by block job")
+/// until it ends. Polls query-block-jobs between job-end events (at most every 100 ms).
+asio::awaitable<result<void>> drain_block_jobs(std::shared_ptr<qmp_client> c,
+                                               std::chrono::milliseconds timeout) {
+  auto w = c->watch([](const qmp_event& e) {
+    return e.name == "BLOCK_JOB_COMPLETED" || e.name == "BLOCK_JOB_CANCELLED";
+  });
+  const auto deadline = clock_type::now() + timeout;
+  while (clock_type::now() < deadline) {
+    auto jobs = co_await qmp(c, "query-block-jobs");
+    if (!jobs) {
+      co_return jobs.error();
+    }
+    if (jobs->as_array().empty()) {
+      co_return result<void>{};
+    }
+    auto e = co_await c->wait(*w, 100ms);
+    if (!e && e.error() != make_error_code(errc::timed_out)) {
+      co_return e.error();
+    }
+  }
+  co_return make_error_code(errc::timed_out);
+}
+
 std::string migration_status(const qmp_event& e) {
   auto* s = e.data.if_contains("status");
   return s != nullptr && s->is_string() ? std::string(s->as_string()) : std::string();
@@ -1755,7 +1780,19 @@ result<void> qemu_hypervisor::recover() {
       VSNAPD_HV_TRY_TX(store_->transaction([&] { return store_->journal_end(e.op); }));
     } else if (e.kind == "destroy") {
       // The snapshot is gone from the tree; finish merging its images (each merge is
-      // idempotent: a stream whose backing already moved copies nothing).
+      // idempotent: a stream whose backing already moved copies nothing). A stream the
+      // crash left running in QEMU is let finish first: it holds the nodes.
+      if (vm.qmp) {
+        auto drained = vm.run<int>([&vm]() -> asio::awaitable<result<int>> {
+          auto d = co_await drain_block_jobs(vm.qmp, 1h);
+          co_return d ? result<int>(0) : result<int>(d.error());
+        });
+        if (!drained) {
+          log_warn("qemu: vm " + e.vm + ": block jobs of the interrupted destroy did not end: " +
+                   drained.error().message());
+          return drained.error();
+        }
+      }
       for (const auto& img : strings("images")) {
         VSNAPD_TRY_VOID(gc_image(vm, img, {}));
       }
