@@ -19,6 +19,7 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -520,21 +521,28 @@ class SnapshotScenario(E2ECase):
         out = self.c.create_snapshot(self.vm, 2, hc.snapshot_settings_cimxml(2))
         self.assertEqual(out.return_value, 4096)
         job = self.c.job(out)
+        # Killed while the memory copy runs (past 5 %), with QEMU stopped so that the copy
+        # cannot complete in between.
+        qemu = self.qemu_pid()
         _, seen = self.c.wait_job(job, until=lambda s, p: s == hc.JOB_RUNNING and p > 5)
-        self.assertEqual(seen[-1][0], hc.JOB_RUNNING, "snapshot ended before the kill: %r" % seen)
-        self.kill_and_restart("create")
+        os.kill(qemu, signal.SIGSTOP)
+        try:
+            self.assertEqual(seen[-1][0], hc.JOB_RUNNING, "snapshot ended before the kill: %r" % seen)
+            self.wait_journal("create")
+            self.kill_daemon()
+        finally:
+            os.kill(qemu, signal.SIGCONT)
+        self.restart("create")
         self.check_recovered(job)
         # The guest never noticed: still running, its RAM counter intact.
         con = self.console()
         self.assertEqual(con.counter_read(), self.counter["K"])
 
-        # DestroySnapshot with data to merge: 96 MiB in the image of `base`, which `child`'s
+        # DestroySnapshot with data to merge: 64 MiB in the image of `base`, which `child`'s
         # image reads through, so destroying `base` streams it into `child` while QEMU runs.
-        # (A 1 MiB random block then a pattern: quick to write under TCG, never zeros.)
-        con.run("dd if=/dev/urandom of=/dev/vda bs=1M seek=64 count=1 conv=fsync 2>/dev/null"
-                " && yes vsnapd-e2e-data | dd of=/dev/vda bs=1M seek=65 count=95 iflag=fullblock"
-                " conv=fsync 2>/dev/null", timeout=60)
-        digest = con.run("dd if=/dev/vda bs=1M skip=64 count=96 2>/dev/null | md5sum", timeout=60)
+        con.run("dd if=/dev/urandom of=/dev/vda bs=1M seek=64 count=64 conv=fsync 2>/dev/null",
+                timeout=90)
+        digest = con.run("dd if=/dev/vda bs=1M skip=64 count=64 2>/dev/null | md5sum", timeout=60)
         base, _ = self.create(3)
         self.m["K"] = marker("K")
         self.write("A", self.m["K"])
@@ -542,9 +550,18 @@ class SnapshotScenario(E2ECase):
         out = self.c.destroy_snapshot(base)
         self.assertEqual(out.return_value, 4096)
         job = self.c.job(out)
+        # QEMU is stopped once the job runs: the merge cannot finish, and the daemon waits on
+        # QEMU once it has journaled the destroy, which is when it is killed.
+        qemu = self.qemu_pid()
         _, seen = self.c.wait_job(job, until=lambda s, p: s == hc.JOB_RUNNING)
-        self.assertEqual(seen[-1][0], hc.JOB_RUNNING, "destroy ended before the kill: %r" % seen)
-        self.kill_and_restart("destroy")
+        os.kill(qemu, signal.SIGSTOP)
+        try:
+            self.assertEqual(seen[-1][0], hc.JOB_RUNNING, "destroy ended before the kill: %r" % seen)
+            self.wait_journal("destroy")
+            self.kill_daemon()
+        finally:
+            os.kill(qemu, signal.SIGCONT)
+        self.restart("destroy")
         self.check_recovered(job)
         self.assertNotIn(base, self.snapshots())
         self.assertIn(child, self.snapshots())
@@ -553,16 +570,35 @@ class SnapshotScenario(E2ECase):
         self.apply(child)
         con = self.start_vm()
         self.assertEqual(self.read(OWN["A"]), self.m["K"])
-        self.assertEqual(con.run("dd if=/dev/vda bs=1M skip=64 count=96 2>/dev/null | md5sum",
+        self.assertEqual(con.run("dd if=/dev/vda bs=1M skip=64 count=64 2>/dev/null | md5sum",
                                  timeout=60), digest)
 
-    def kill_and_restart(self, interrupted):
-        """SIGKILL the daemon, start it again on the same state directory; the backend must
-        find the VM's QEMU still running and the `interrupted` operation in its journal."""
+    def wait_journal(self, kind, timeout=10.0):
+        """Waits until the backend's journal (hypervisor.sqlite, read-only) holds an unfinished
+        `kind` operation on the VM: the operation is under way, not yet committed."""
+        db = sqlite3.connect("file:%s?mode=ro" % os.path.join(self.state_dir, "hypervisor.sqlite"),
+                             uri=True, timeout=5)
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                n = db.execute("SELECT count(*) FROM journal WHERE vm = ? AND kind = ?",
+                               (self.vm, kind)).fetchone()[0]
+                if n:
+                    return
+                self.assertLess(time.monotonic(), deadline, "no %s in the journal" % kind)
+                time.sleep(0.01)  # polling another process's database: no event to wait on
+        finally:
+            db.close()
+
+    def kill_daemon(self):
         self.drop_console()
-        pid = self.d.proc.pid
         self.d.send_signal(signal.SIGKILL)
         self.d.proc.wait(timeout=10)
+
+    def restart(self, interrupted):
+        """Starts the daemon again on the same state directory; the backend must find the VM's
+        QEMU still running and the `interrupted` operation in its journal."""
+        pid = self.d.proc.pid
         self.c.close()
         self.d.close()
         type(self).d = None
