@@ -532,8 +532,16 @@ qemu_hypervisor::~qemu_hypervisor() {
   io_.reset();
 }
 
-result<std::unique_ptr<qemu_hypervisor>> qemu_hypervisor::open(const qemu_options& opts) {
+result<std::unique_ptr<qemu_hypervisor>> qemu_hypervisor::open(const qemu_options& given) {
   std::error_code ec;
+  // Absolute from here on: image paths are recorded in the database and in qcow2 backing
+  // headers and handed to QEMU, and a relative state directory (scripts/run.sh uses
+  // ./var/vsnapd) made the demo VM's disk path relative twice over.
+  qemu_options opts = given;
+  opts.state_dir = fs::absolute(given.state_dir, ec).lexically_normal().string();
+  if (ec) {
+    return make_error_code(errc::invalid_argument);
+  }
   fs::create_directories(fs::path(opts.state_dir) / "vms", ec);
   if (ec) {
     return make_error_code(errc::invalid_argument);
