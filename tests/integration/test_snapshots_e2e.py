@@ -10,7 +10,7 @@ daemon in the middle of CreateSnapshot and DestroySnapshot with a restart on the
 Guest state is read over the serial console (guest_console): markers on the raw disk
 /dev/vda and a counter in the guest's RAM.
 
-With VSNAPD_E2E_REDUCED=1 (the sanitizer builds, where the daemon is instrumented) only
+With VSNAPD_E2E_REDUCED=1 (the ThreadSanitizer build, where the daemon is instrumented) only
 `SnapshotRound` runs: one full snapshot, its apply and its destroy.
 """
 
