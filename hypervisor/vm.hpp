@@ -78,6 +78,9 @@ struct vm_status {
   std::optional<accel> accelerator;  ///< the one in use (kvm or tcg) while a process runs
   std::optional<std::string> current_snapshot;  ///< last created or applied snapshot id
   std::optional<std::int64_t> pid;
+  /// The image file each disk writes to now (the top of its chain, which moves with every
+  /// snapshot and apply); empty when the backend does not report it.
+  std::vector<std::string> active_disks;
 };
 
 /// Snapshot kinds (DMTF SnapshotType 2 Full, 3 Disk).

@@ -49,6 +49,32 @@ object_path with_ns(object_path p, std::string_view ns) {
   return p;
 }
 
+// The same object named two ways: equal keys (class-name keys case-insensitively), whatever
+// class the path names. WS-Man clients name a job or a VM by a superclass (CIM_ConcreteJob,
+// CIM_ComputerSystem under __cimnamespace), and Get already finds a job by its InstanceID
+// alone; the associations of that job must be found the same way. Namespaces are compared by
+// the caller (both paths carry the job's).
+bool same_object(const object_path& a, const object_path& b) {
+  if (!name_equal(normalize_namespace(a.ns()), normalize_namespace(b.ns())) ||
+      a.keys().size() != b.keys().size()) {
+    return false;
+  }
+  for (const auto& k : a.keys()) {
+    const value* other = b.key(k.name);
+    if (other == nullptr) {
+      return false;
+    }
+    const auto* x = k.v.get_if<std::string>();
+    const auto* y = other->get_if<std::string>();
+    const bool class_key =
+        name_equal(k.name, "CreationClassName") || name_equal(k.name, "SystemCreationClassName");
+    if (class_key && x != nullptr && y != nullptr ? !name_equal(*x, *y) : !(k.v == *other)) {
+      return false;
+    }
+  }
+  return true;
+}
+
 // Where a job's record is stored.
 object_path record_key(const std::string& id) {
   object_path key{std::string(record_ns), std::string(job_record_class)};
@@ -702,10 +728,11 @@ std::vector<instance> job_manager::associations(std::string_view ns, std::string
       if (!name_equal(j->spec.ns, want_ns)) {
         continue;
       }
-      const bool is_job = src == j->path;
+      const bool is_job = same_object(src, j->path);
       if (name_equal(assoc_class, j->spec.owning_association) && j->spec.owning_element) {
         if ((is_job && role_ok("OwnedElement")) ||
-            (src == *j->spec.owning_element && role_ok("OwningElement"))) {
+            (same_object(src, with_ns(*j->spec.owning_element, want_ns)) &&
+             role_ok("OwningElement"))) {
           instance a(j->spec.owning_association);
           a.set("OwningElement", ref(*j->spec.owning_element));
           a.set("OwnedElement", ref(j->path));
@@ -715,7 +742,7 @@ std::vector<instance> job_manager::associations(std::string_view ns, std::string
       if (name_equal(assoc_class, j->spec.affected_association)) {
         for (const auto& e : j->spec.affected) {
           if ((is_job && role_ok("AffectingElement")) ||
-              (src == e.path && role_ok("AffectedElement"))) {
+              (same_object(src, with_ns(e.path, want_ns)) && role_ok("AffectedElement"))) {
             instance a(j->spec.affected_association);
             a.set("AffectedElement", ref(e.path));
             a.set("AffectingElement", ref(j->path));

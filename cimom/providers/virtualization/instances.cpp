@@ -147,8 +147,12 @@ result<std::vector<instance>> virtualization_provider::instances_of(std::string_
     if (settings) {
       out.push_back(current_vssd(host_, *cfg, *st));
     } else {
+      // The current settings' disks are the images the VM writes to now (Hyper-V reports the
+      // differencing disk in use, not the base), so a client follows the real chain.
       for (std::size_t i = 0; i < cfg->disks.size(); ++i) {
-        out.push_back(sasd_instance(cfg->uuid, i, cfg->disks[i].path, cfg->disks[i].size_bytes));
+        const std::string& image =
+            i < st->active_disks.size() ? st->active_disks[i] : cfg->disks[i].path;
+        out.push_back(sasd_instance(cfg->uuid, i, image, cfg->disks[i].size_bytes));
       }
     }
     auto snaps = hv_.list_snapshots(vm);

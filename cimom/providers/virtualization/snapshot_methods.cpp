@@ -47,6 +47,13 @@ virtualization_provider::outcome virtualization_provider::create_snapshot(
   if (!settings.settings) {
     return refuse(status::invalid_parameter, settings.error);
   }
+  // The lease before the VM's status: the backend answers a status query only between two
+  // operations on the VM, so asking first would hold this request until a running snapshot
+  // ends instead of refusing it at once.
+  auto lease = locks_.try_lock(*vm, "CreateSnapshot");
+  if (!lease) {
+    return refuse(status::busy, busy_message(*vm, locks_.holder(*vm)));
+  }
   auto cfg = hv_.get_config(*vm);
   if (!cfg) {
     return refuse(cfg.error(), "AffectedSystem '" + *vm + "'");
@@ -73,11 +80,6 @@ virtualization_provider::outcome virtualization_provider::create_snapshot(
   req.name = settings.settings->name.empty()
                  ? default_snapshot_name(cfg->name, std::chrono::system_clock::now())
                  : settings.settings->name;
-
-  auto lease = locks_.try_lock(*vm, "CreateSnapshot");
-  if (!lease) {
-    return refuse(status::busy, busy_message(*vm, locks_.holder(*vm)));
-  }
   auto o = start_job(
       "CreateSnapshot", "Creating a snapshot of " + cfg->name, snapshot_service_path(host_), {},
       true, std::move(lease),
@@ -185,6 +187,11 @@ virtualization_provider::outcome virtualization_provider::apply_snapshot(
     return std::move(*refusal);
   }
   located_snapshot snap = std::move(std::get<located_snapshot>(resolved));
+  // Lease first, as in create_snapshot: a busy VM is refused at once.
+  auto lease = locks_.try_lock(snap.vm, "ApplySnapshot");
+  if (!lease) {
+    return refuse(status::busy, busy_message(snap.vm, locks_.holder(snap.vm)));
+  }
   auto st = hv_.get_status(snap.vm);
   if (!st) {
     return refuse(st.error(), "vm '" + snap.vm + "'");
@@ -196,10 +203,6 @@ virtualization_provider::outcome virtualization_provider::apply_snapshot(
     return refuse(status::invalid_state,
                   "vm '" + snap.vm + "' is " + std::string(hv::to_string(st->state)) +
                       ": turn it off (RequestStateChange 3) or save it (6) before applying");
-  }
-  auto lease = locks_.try_lock(snap.vm, "ApplySnapshot");
-  if (!lease) {
-    return refuse(status::busy, busy_message(snap.vm, locks_.holder(snap.vm)));
   }
   // Not cancellable: a half-applied snapshot would leave the VM with neither state.
   return start_job("ApplySnapshot", "Applying snapshot " + snap.info.name,

@@ -80,6 +80,13 @@ virtualization_provider::outcome virtualization_provider::request_state_change(
     return refuse(status::invalid_parameter, "RequestedState is required");
   }
   const std::uint16_t rs = *requested->get_if<std::uint16_t>();
+  // Lease before status (see create_snapshot): a busy VM is refused at once. Released again
+  // when the request needs no change.
+  auto lease = locks_.try_lock(*vm, "RequestStateChange");
+  if (!lease) {
+    return refuse(status::busy, "vm '" + *vm + "' is busy with " +
+                                    locks_.holder(*vm).value_or("another operation"));
+  }
   auto st = hv_.get_status(*vm);
   if (!st) {
     return refuse(st.error(), "vm '" + *vm + "'");
@@ -93,11 +100,6 @@ virtualization_provider::outcome virtualization_provider::request_state_change(
   }
   if (!req->change) {
     return outcome{};  // already in the requested state
-  }
-  auto lease = locks_.try_lock(*vm, "RequestStateChange");
-  if (!lease) {
-    return refuse(status::busy, "vm '" + *vm + "' is busy with " +
-                                    locks_.holder(*vm).value_or("another operation"));
   }
   const hv::state_change change = *req->change;
   if (!req->long_running) {

@@ -42,6 +42,21 @@ object_path vm_path(const char* name = "VM-1") {
   return p;
 }
 
+// `p` with the same keys under another class name (how a client names it by a superclass).
+object_path as_class(const object_path& p, const char* cls) {
+  object_path out(p.ns(), cls);
+  for (const auto& k : p.keys()) {
+    out.set_key(k.name, k.v);
+  }
+  return out;
+}
+
+object_path job_named(const char* id) {
+  object_path p(v2, "Msvm_ConcreteJob");
+  p.set_key("InstanceID", value(id));
+  return p;
+}
+
 job_spec snapshot_spec() {
   job_spec s;
   s.ns = v2;
@@ -587,6 +602,12 @@ TEST_CASE("job_manager: OwningJobElement and AffectedJobElement link jobs and el
       {"another vm", "Msvm_AffectedJobElement", vm_path("VM-2"), "", 0},
       {"the CIM_ class is another association", "CIM_AffectedJobElement", vm_path(), "", 0},
       {"the vm owns nothing", "Msvm_OwningJobElement", vm_path(), "", 0},
+      // WS-Man clients name objects by a superclass (CIM_ URIs with __cimnamespace).
+      {"job named CIM_ConcreteJob", "Msvm_AffectedJobElement", as_class(*p, "CIM_ConcreteJob"),
+       "AffectingElement", 2},
+      {"vm named CIM_ComputerSystem", "Msvm_AffectedJobElement",
+       as_class(vm_path(), "CIM_ComputerSystem"), "", 1},
+      {"another job's InstanceID", "Msvm_AffectedJobElement", job_named("NO-SUCH-JOB"), "", 0},
   };
   for (const auto& row : rows) {
     INFO(row.what);

@@ -16,6 +16,11 @@ bool fake_hypervisor::wait_until_held(std::chrono::milliseconds timeout) {
   return cv_.wait_for(lock, timeout, [&] { return held_; });
 }
 
+void fake_hypervisor::status_waits_for_operations(bool on) {
+  std::lock_guard lock(mutex_);
+  status_waits_ = on;
+}
+
 void fake_hypervisor::release() {
   std::lock_guard lock(mutex_);
   released_ = true;
@@ -110,6 +115,7 @@ result<void> fake_hypervisor::checkpoint(std::unique_lock<std::mutex>& lock, op 
     }
   }
   --s.running_ops;
+  cv_.notify_all();  // get_status may wait for this (status_waits_for_operations)
   return r;
 }
 
@@ -132,10 +138,13 @@ result<vm_config> fake_hypervisor::get_config(const std::string& id) {
 }
 
 result<vm_status> fake_hypervisor::get_status(const std::string& id) {
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   system* s = find(id);
   if (s == nullptr) {
     return errc::no_such_system;
+  }
+  if (status_waits_) {
+    cv_.wait(lock, [&] { return s->running_ops == 0; });
   }
   return s->status;
 }

@@ -25,6 +25,9 @@ class fake_hypervisor final : public hypervisor {
   /// The next `o` reports `percent`, then blocks until release() or its stop token fires (then
   /// it fails with errc::cancelled, as a backend that honours cancellation does).
   void hold_next(op o, unsigned percent = 40);
+  /// When on, get_status waits while an operation runs on the system, as the QEMU backend's
+  /// status query waits for the VM's operation lock.
+  void status_waits_for_operations(bool on);
   /// Blocks until an operation is waiting at the gate. @return false after `timeout`.
   bool wait_until_held(std::chrono::milliseconds timeout = std::chrono::seconds(10));
   /// Lets the held operation finish.
@@ -81,6 +84,7 @@ class fake_hypervisor final : public hypervisor {
   std::map<op, int> completed_;
   bool held_ = false;
   bool released_ = false;
+  bool status_waits_ = false;
   int max_concurrent_ = 0;
   int counter_ = 0;
 };

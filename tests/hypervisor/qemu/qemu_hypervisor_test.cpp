@@ -392,6 +392,37 @@ TEST_CASE("qemu_hypervisor: definitions from conf files, the demo VM and bad ref
     REQUIRE(again);
     CHECK(!*again);
   }
+  SECTION("a relative state directory (scripts/run.sh's ./var/vsnapd) defines the demo too") {
+    qemu::qemu_options rel;
+    rel.state_dir =
+        std::filesystem::relative(dir.path / "relative-state", std::filesystem::current_path())
+            .string();
+    REQUIRE(std::filesystem::path(rel.state_dir).is_relative());
+    auto hr2 = qemu::qemu_hypervisor::open(rel);
+    REQUIRE(hr2);
+    auto demo = (*hr2)->define_demo_if_empty("");
+    REQUIRE(demo);
+    REQUIRE(*demo);
+    auto cfg = (*hr2)->get_config(**demo);
+    REQUIRE(cfg);
+    CHECK(std::filesystem::path(cfg->disks.at(0).path).is_absolute());
+    CHECK(std::filesystem::exists(cfg->disks.at(0).path));
+  }
+  SECTION("demo boots the test guest's ELF kernel when it was built") {
+    const auto guest = dir.path / "guest";
+    std::filesystem::create_directories(guest);
+    for (const char* f : {"vmlinux", "vmlinuz", "initrd.img"}) {
+      std::ofstream(guest / f) << "x";
+    }
+    auto demo = h.define_demo_if_empty(guest.string());
+    REQUIRE(demo);
+    REQUIRE(*demo);
+    auto cfg = h.get_config(**demo);
+    REQUIRE(cfg);
+    CHECK(cfg->kernel == (guest / "vmlinux").string());
+    CHECK(cfg->initrd == (guest / "initrd.img").string());
+    CHECK(cfg->append.find("quiet") != std::string::npos);
+  }
   SECTION("conf/*.toml, loaded once") {
     std::filesystem::create_directories(dir.path / "conf");
     std::ofstream(dir.path / "conf" / "web.toml")

@@ -403,6 +403,9 @@ TEST_CASE("virtualization_provider: one mutating operation per VM at a time",
   const auto vm = f.hv.add_system("web", hv::vm_state::running);
   const auto other = f.hv.add_system("db", hv::vm_state::running);
   const std::string snap = f.snapshot(vm);
+  // As with QEMU: a status query waits for the running operation, so a refusal that asked for
+  // the status first would not come until the snapshot ended (the test would hang).
+  f.hv.status_waits_for_operations(true);
   f.hv.hold_next(fake::op::create);
   const auto first = f.create(vm);
   REQUIRE(rc(first) == 4096);
@@ -415,6 +418,8 @@ TEST_CASE("virtualization_provider: one mutating operation per VM at a time",
   CHECK(rc(f.invoke(svc, "DestroySnapshotTree", {{"SnapshotSettingData", ref(vssd_path(snap))}})) ==
         32775);
   CHECK(rc(f.invoke(vm_path(vm), "RequestStateChange", {{"RequestedState", u16(9)}})) == 32775);
+  CHECK(rc(f.invoke(svc, "ApplySnapshot", {{"Snapshot", ref(vssd_path(snap))}})) == 5);
+  CHECK_THAT(f.reg->provider().last_refusal_for_test(), Catch::Contains("busy with CreateSnapshot"));
   object_path as_cim("root/virtualization/v2", "CIM_ComputerSystem");
   as_cim.set_key("CreationClassName", value("Msvm_ComputerSystem"));
   as_cim.set_key("Name", value(std::string_view(vm)));
