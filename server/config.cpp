@@ -289,7 +289,11 @@ config parse_config(std::string_view text, const std::string& origin) {
                  .key("demo_vm",
                       [&](const toml::node& v) { c.virtualization.demo_vm = vr.boolean(v, "demo_vm"); })
                  .key("demo_guest",
-                      [&](const toml::node& v) { c.virtualization.demo_guest = vr.string(v, "demo_guest"); });
+                      [&](const toml::node& v) { c.virtualization.demo_guest = vr.string(v, "demo_guest"); })
+                 .key("memory_copy_mib_per_second", [&](const toml::node& v) {
+                   c.virtualization.memory_copy_mib_per_second = static_cast<std::uint32_t>(
+                       vr.integer(v, "memory_copy_mib_per_second", 0, 1048576));
+                 });
              vr.run();
            })
       .key("log", [&](const toml::node& n) {

@@ -89,6 +89,9 @@ struct config {
     /// The test guest the demo VM boots (scripts/build-test-guest.sh's output directory).
     /// Empty: $XDG_CACHE_HOME/vsnapd/test-guest, or ~/.cache/vsnapd/test-guest.
     std::string demo_guest;
+    /// Cap on how fast a full snapshot copies a running VM's memory to disk (MiB/s); 0 is
+    /// unlimited. The copy is live, so a cap lengthens the snapshot, not the guest's pause.
+    std::uint32_t memory_copy_mib_per_second = 0;
   } virtualization;
 
   log::level log_level = log::level::info;

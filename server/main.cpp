@@ -44,6 +44,8 @@ cim::result<std::shared_ptr<void>> register_providers(cim::runtime& rt,
   hv::qemu::qemu_options options;
   // The backend's files (hypervisor.sqlite, vms/) sit beside cim.sqlite: one state directory.
   options.state_dir = facts.state_dir;
+  options.memory_copy_bytes_per_second =
+      std::uint64_t{facts.virtualization.memory_copy_mib_per_second} << 20;
   auto opened = hv::qemu::qemu_hypervisor::open(options);
   if (!opened) {
     return cim::fail(cim::errc::failed,

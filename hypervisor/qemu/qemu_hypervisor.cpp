@@ -59,6 +59,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -975,7 +976,13 @@ accel qemu_hypervisor::resolve_accel(accel a) {
 result<void> qemu_hypervisor::attach(vm_rt& vm, std::chrono::milliseconds timeout) {
   std::string sock = vm.file("qmp.sock").string();
   auto exec = vm.strand;
-  return vm.run<int>([&vm, sock, exec, timeout]() -> asio::awaitable<result<int>> {
+  // 1 TiB/s stands for unlimited (QEMU refuses values above SIZE_MAX); see max-bandwidth below.
+  const std::int64_t bandwidth =
+      opts_.memory_copy_bytes_per_second == 0
+          ? std::int64_t{1} << 40
+          : static_cast<std::int64_t>(
+                std::min<std::uint64_t>(opts_.memory_copy_bytes_per_second, std::uint64_t{1} << 40));
+  return vm.run<int>([&vm, sock, exec, timeout, bandwidth]() -> asio::awaitable<result<int>> {
     auto c = co_await qmp_client::connect(exec, sock, timeout);
     if (!c) {
       co_return c.error();
@@ -995,7 +1002,7 @@ result<void> qemu_hypervisor::attach(vm_rt& vm, std::chrono::milliseconds timeou
     // downtime-limit 50 ms instead of 300: the switchover happens when the rest fits into that
     // time at the measured rate; at local-file speed (~1 GB/s) 300 ms let the final pass,
     // with the guest stopped, carry 100+ MB (a 161 ms pause measured).
-    json::object pargs = obj({{"max-bandwidth", std::int64_t{1} << 40}, {"downtime-limit", 50}});
+    json::object pargs = obj({{"max-bandwidth", bandwidth}, {"downtime-limit", 50}});
     (void)co_await qmp(vm.qmp, "migrate-set-parameters", std::move(pargs));
     auto kvm = co_await qmp(vm.qmp, "query-kvm");
     if (kvm) {

@@ -37,6 +37,10 @@ struct qemu_options {
   std::string qemu_binary = "qemu-system-x86_64";
   std::chrono::milliseconds qmp_timeout{30000};  ///< per QMP command
   std::chrono::milliseconds agent_timeout{300};  ///< guest agent ping
+  /// Cap on the rate a full snapshot or save copies guest memory to its file, in bytes per
+  /// second; 0 is unlimited. The copy is live (the guest runs), so a cap trades a longer
+  /// snapshot for less disk bandwidth taken from the host's other work.
+  std::uint64_t memory_copy_bytes_per_second = 0;
   /// Accelerator for `accel = auto`; unset probes once (accel_probe.hpp).
   std::optional<accel> auto_accel;
 };

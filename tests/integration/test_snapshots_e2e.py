@@ -90,9 +90,14 @@ class E2ECase(unittest.TestCase):
             cls.cleanup()
             raise
 
+    # Full snapshots copy the guest's RAM at most this fast, so that the copy of the 32 MiB the
+    # busy and crash tests put in guest memory lasts seconds, however fast the disk is: those
+    # tests stop QEMU (or kill the daemon) while it runs. Uncapped it took a few milliseconds.
+    CONFIG = "[virtualization]\nmemory_copy_mib_per_second = 16\n"
+
     @classmethod
     def start_daemon(cls):
-        cls.d = fx.Vsnapd(http=False, state_dir=cls.state_dir)
+        cls.d = fx.Vsnapd(config=cls.CONFIG, http=False, state_dir=cls.state_dir)
         cls.d.start()
         if cls.password is None:
             cls.user, cls.password = cls.d.admin_user, cls.d.admin_password
@@ -411,7 +416,7 @@ class SnapshotScenario(E2ECase):
         # QEMU is stopped (SIGSTOP) while they are sent: the snapshot's memory copy cannot end
         # meanwhile, however slow this machine is; SIGCONT lets it finish.
         # It is stopped once the memory copy runs (PercentComplete past 5), which 32 MiB of
-        # data in the guest's RAM make last about half a second.
+        # data in the guest's RAM and the daemon's 16 MiB/s cap (CONFIG) make last seconds.
         self.console().run("dd if=/dev/urandom of=/tmp/fill bs=1M count=32 2>/dev/null",
                            timeout=60)
         out = c.create_snapshot(vm, 2, settings(2))

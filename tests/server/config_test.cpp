@@ -33,6 +33,7 @@ TEST_CASE("config: the shipped conf/vsnapd.toml parses and equals the embedded d
   CHECK(c.virtualization.definitions == d.virtualization.definitions);
   CHECK(c.virtualization.demo_vm == d.virtualization.demo_vm);
   CHECK(c.virtualization.demo_guest == d.virtualization.demo_guest);
+  CHECK(c.virtualization.memory_copy_mib_per_second == d.virtualization.memory_copy_mib_per_second);
 }
 
 TEST_CASE("config: values override defaults and an empty listener disables it", "[server][config]") {
@@ -51,6 +52,7 @@ header_timeout_seconds = 2
 definitions = "/etc/vsnapd/vms"
 demo_vm = false
 demo_guest = "/opt/guest"
+memory_copy_mib_per_second = 64
 [log]
 level = "debug"
 )",
@@ -66,6 +68,7 @@ level = "debug"
   CHECK(c.virtualization.definitions == "/etc/vsnapd/vms");
   CHECK_FALSE(c.virtualization.demo_vm);
   CHECK(c.virtualization.demo_guest == "/opt/guest");
+  CHECK(c.virtualization.memory_copy_mib_per_second == 64);
 }
 
 TEST_CASE("config: each bad input names its line and reason", "[server][config]") {
@@ -87,6 +90,7 @@ TEST_CASE("config: each bad input names its line and reason", "[server][config]"
       {"[log]\nlevel = \"loud\"\n", 2, "must be one of"},
       {"[virtualization]\ndemo_vm = 1\n", 2, "must be true or false"},
       {"[virtualization]\ndefinitions = 3\n", 2, "must be a string"},
+      {"[virtualization]\nmemory_copy_mib_per_second = -1\n", 2, "must be between"},
       {"[virtualization]\nvms = \"x\"\n", 2, "unknown key 'virtualization.vms'"},
       {"listen = 3\n", 1, "must be a table"},
       {"[auth\n", 1, ""},
