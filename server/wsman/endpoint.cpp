@@ -534,6 +534,54 @@ struct endpoint::request_state {
     }
     return path;
   }
+  /// Invoke only: selectors that give some keys but not all name the one instance they match,
+  /// as Hyper-V's WinRM does (go-wsman invokes the snapshot service with CreationClassName
+  /// alone). Get, Put and Delete keep DSP0226's InsufficientSelectors.
+  boost::system::result<cim::object_path, fault> complete_selectors(const resource& r,
+                                                                    fault insufficient) const {
+    auto sels = read_selectors(env.selector_set, reader(r.ns));
+    if (!sels) {
+      return sels.error();
+    }
+    auto cursor = ep.om_->enumerate_instance_names(context(r.ns), r.cls->name);
+    if (!cursor) {
+      return soap::from_cim(cursor.error());
+    }
+    std::optional<cim::object_path> found;
+    std::vector<cim::object_path> batch;
+    for (bool more = true; more;) {
+      batch.clear();
+      auto next = (*cursor)->next(batch, 256);
+      if (!next) {
+        return soap::from_cim(next.error());
+      }
+      more = *next;
+      for (auto& candidate : batch) {
+        const bool matches = std::all_of(sels->begin(), sels->end(), [&](const selector& s) {
+          if (cim::name_equal(s.name, "__cimnamespace")) {
+            return true;
+          }
+          const cim::value* k = candidate.key(s.name);
+          return k != nullptr && *k == s.v;
+        });
+        if (!matches) {
+          continue;
+        }
+        if (found) {
+          insufficient.detail = fault_detail::ambiguous_selectors;
+          insufficient.reason += " They match more than one instance.";
+          return insufficient;
+        }
+        found = std::move(candidate);
+      }
+    }
+    if (!found) {
+      return soap::from_cim(cim::error{cim::errc::not_found,
+                                       "no instance of " + r.cls->name + " matches the selectors",
+                                       {}});
+    }
+    return std::move(*found);
+  }
   std::optional<fault> need_class(const resource& r) const {
     if (r.what == resource::kind::one_class) {
       return std::nullopt;
@@ -1311,6 +1359,9 @@ struct endpoint::request_state {
     cim::object_path target(r->ns, r->cls->name);
     if (!method->is_static()) {
       auto path = path_from_selectors(*r);
+      if (!path && path.error().detail == fault_detail::insufficient_selectors) {
+        path = complete_selectors(*r, path.error());
+      }
       if (!path) {
         return fail(path.error());
       }

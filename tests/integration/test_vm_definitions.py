@@ -1,6 +1,7 @@
 """Which VMs the product defines at start: the demo VM on the first start only, and the VM
 definition files of [virtualization] definitions (conf/vms/example.toml's format), seen the way a
-client sees them: Msvm_ComputerSystem over WS-Man with python3-winrm. No VM is started here."""
+client sees them: Msvm_ComputerSystem over WS-Man with python3-winrm. Also how the product's
+snapshot service is addressed with partial selectors. No VM is started here."""
 
 import os
 import re
@@ -49,7 +50,9 @@ def envelope(action, resource_uri, body, selectors=()):
     ) % (resource_uri, action, str(uuid.uuid4()).upper(), sel, body)
 
 
-class VmDefinitions(unittest.TestCase):
+class ProductCase(unittest.TestCase):
+    """The product vsnapd on a fresh state directory per test, restartable on the same one."""
+
     def setUp(self):
         self.state = tempfile.mkdtemp(prefix="vsnapd-it-vmdefs-")
         self.addCleanup(shutil.rmtree, self.state, True)
@@ -114,6 +117,8 @@ class VmDefinitions(unittest.TestCase):
         rv = ET.fromstring(reply).find(".//{%s%s}ReturnValue" % (V2, svc))
         return int(rv.text)
 
+
+class VmDefinitions(ProductCase):
     def test_the_first_start_defines_the_demo_vm_and_a_destroyed_demo_stays_destroyed(self):
         d = self.start()
         d.wait_for_log(r"defined the demo VM")
@@ -176,6 +181,45 @@ class VmDefinitions(unittest.TestCase):
         with self.assertRaises(AssertionError):
             d.start(timeout=15)
         self.assertIn("no-such-dir", "\n".join(d.log_lines()))
+
+
+class PartialSelectors(ProductCase):
+    """Invoke with selectors that give some of the service's keys, as go-wsman sends them
+    (CreationClassName alone) and Hyper-V accepts: they name the one instance they match."""
+
+    def invoke_snapshot_service(self, d, selectors):
+        svc = "Msvm_VirtualSystemSnapshotService"
+        body = (
+            '<p:CreateSnapshot_INPUT xmlns:p="%s%s"><p:AffectedSystem>'
+            '<a:Address xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing">'
+            "http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</a:Address>"
+            '<a:ReferenceParameters xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing">'
+            "<w:ResourceURI>%sMsvm_ComputerSystem</w:ResourceURI><w:SelectorSet>"
+            '<w:Selector Name="CreationClassName">Msvm_ComputerSystem</w:Selector>'
+            '<w:Selector Name="Name">no-such-vm</w:Selector></w:SelectorSet></a:ReferenceParameters>'
+            "</p:AffectedSystem><p:SnapshotSettings/><p:SnapshotType>3</p:SnapshotType>"
+            "</p:CreateSnapshot_INPUT>") % (V2, svc, V2)
+        return self.protocol(d).send_message(
+            envelope(V2 + svc + "/CreateSnapshot", V2 + svc, body, selectors))
+
+    def test_some_keys_name_the_one_instance_they_match(self):
+        from winrm.exceptions import WinRMError
+        d = self.start('[virtualization]\ndemo_vm = false\n')
+        # The service was found: the method ran and refused the unknown VM with 4.
+        reply = self.invoke_snapshot_service(
+            d, (("CreationClassName", "Msvm_VirtualSystemSnapshotService"),))
+        rv = ET.fromstring(reply).find(".//{%sMsvm_VirtualSystemSnapshotService}ReturnValue" % V2)
+        self.assertEqual(rv.text, "4")
+        # Keys that match no instance: not found. No selectors at all: still a fault, as on
+        # Hyper-V (WBEM_E_INVALID_METHOD_PARAMETERS there).
+        for selectors, expected in (
+                ((("CreationClassName", "Msvm_VirtualSystemSnapshotService"), ("Name", "other")),
+                 "wsa:DestinationUnreachable"),
+                ((), "wsman:InvalidSelectors")):
+            with self.subTest(selectors=selectors):
+                with self.assertRaises(WinRMError) as cm:
+                    self.invoke_snapshot_service(d, selectors)
+                self.assertIn(expected, str(cm.exception))
 
 
 if __name__ == "__main__":
